@@ -1,0 +1,1 @@
+"""Afterglow: mood and side-effect logging between ketamine infusions."""

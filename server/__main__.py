@@ -1,0 +1,134 @@
+"""Command line: python -m server serve | migrate | create-clinician | ..."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+
+from server import db, security
+from server.config import ConfigError, Settings
+from server.domain.accounts import (
+    check_display_name,
+    check_password,
+    check_timezone,
+    normalise_email,
+)
+from server.problems import AppError
+from server.store import users as user_store
+
+Command = Callable[[argparse.Namespace, Settings], Awaitable[int] | int]
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str) -> Callable[[Command], Command]:
+    def register(fn: Command) -> Command:
+        COMMANDS[name] = fn
+        return fn
+
+    return register
+
+
+async def connect(settings: Settings) -> db.Connection:
+    url = await db.database_url(settings)
+    return await asyncpg.connect(url, timeout=10)
+
+
+@command("serve")
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from server.app import create_app
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    app = create_app(settings)
+    print(f"Afterglow is starting on http://{host}:{port}", flush=True)
+    uvicorn.run(
+        app, host=host, port=port, log_level="warning", proxy_headers=True, server_header=False
+    )
+    return 0
+
+
+@command("migrate")
+async def migrate(args: argparse.Namespace, settings: Settings) -> int:
+    conn = await connect(settings)
+    try:
+        applied = await db.migrate(conn)
+    finally:
+        await conn.close()
+    print("applied: " + ", ".join(applied) if applied else "database is up to date")
+    return 0
+
+
+@command("create-clinician")
+async def create_clinician(args: argparse.Namespace, settings: Settings) -> int:
+    """The password is read from standard input (one line), never from the command line."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        email = normalise_email(args.email)
+        name = check_display_name(args.name)
+        zone = check_timezone(args.timezone)
+        check_password(password)
+    except AppError as exc:
+        print(f"error: {exc.field}: {exc.detail}", file=sys.stderr)
+        return 2
+    password_hash = await security.hash_password(password)
+    conn = await connect(settings)
+    try:
+        await db.migrate(conn)
+        user = await user_store.create_user(
+            conn,
+            email=email,
+            role="clinician",
+            password_hash=password_hash,
+            display_name=name,
+            timezone=zone,
+        )
+    except AppError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    finally:
+        await conn.close()
+    print(f"created clinician {user.id}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m server", description=__doc__)
+    sub = root.add_subparsers(dest="command", required=True)
+    serve_cmd = sub.add_parser(
+        "serve", help="serve the app (and, if AFTERGLOW_WORKER=1, reminders)"
+    )
+    serve_cmd.add_argument("--host")
+    serve_cmd.add_argument("--port", type=int)
+    sub.add_parser("migrate", help="apply pending migrations")
+    clinician = sub.add_parser("create-clinician", help="create a clinician; password on stdin")
+    clinician.add_argument("--email", required=True)
+    clinician.add_argument("--name", required=True)
+    clinician.add_argument("--timezone", default="UTC")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    result = COMMANDS[args.command](args, settings)
+    if asyncio.iscoroutine(result):
+        return int(asyncio.run(result))
+    return int(result)  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""Database: the pool, the embedded PostgreSQL, migrations and the one transaction helper."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeAlias
+
+import asyncpg
+import msgspec
+from asyncpg.pool import PoolConnectionProxy
+
+from server.config import Settings
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# Any constant works; it only has to be the same in every process of this application.
+MIGRATION_LOCK_KEY = 7_240_150_001
+
+# What asyncpg raises when the server is down, restarting or unreachable. Requests that hit one
+# of these answer 503; the pool replaces broken connections on its own, so the app recovers.
+DB_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.exceptions.OperatorInterventionError,
+)
+
+Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
+# What request code holds: a pooled connection's proxy, or a plain connection (CLI, migrations).
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
+
+
+class MigrationError(RuntimeError):
+    """An applied migration file was edited, or a file name is malformed."""
+
+
+class Migration(msgspec.Struct, frozen=True):
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def start_embedded(data_dir: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL in ``data_dir/pgdata`` and return its URL."""
+    import pgserver  # imported late: only dev without DATABASE_URL needs it
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pgdata = str((data_dir / "pgdata").resolve())
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
+    return str(server.get_uri())
+
+
+async def database_url(settings: Settings) -> str:
+    if settings.database_url:
+        return settings.database_url
+    return await asyncio.to_thread(start_embedded, settings.data_dir)
+
+
+async def create_pool(url: str, settings: Settings, **kwargs: Any) -> Pool:
+    async def init(conn: Connection) -> None:
+        await conn.set_type_codec(
+            "jsonb", encoder=_json_encode, decoder=msgspec.json.decode, schema="pg_catalog"
+        )
+
+    pool: Pool = await asyncpg.create_pool(
+        url,
+        min_size=kwargs.pop("min_size", 1),
+        max_size=kwargs.pop("max_size", settings.db_pool_size),
+        timeout=settings.db_timeout,
+        command_timeout=max(settings.db_timeout, 10.0),
+        init=init,
+        **kwargs,
+    )
+    return pool
+
+
+def _json_encode(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+# Waiting longer than this for a free connection answers 503 instead of hanging the request.
+ACQUIRE_TIMEOUT = 5.0
+
+
+@asynccontextmanager
+async def transaction(pool: Pool) -> AsyncIterator[Connection]:
+    """One connection in one transaction: the way request code touches the database."""
+    async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn, conn.transaction():
+        yield conn
+
+
+def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+    found = []
+    for path in sorted(directory.glob("*.sql")):
+        prefix = path.name.split("_", 1)[0]
+        if not (len(prefix) == 4 and prefix.isdigit()):
+            raise MigrationError(f"migration file {path.name} must be named NNNN_name.sql")
+        found.append(Migration(name=path.name, sql=path.read_text()))
+    return found
+
+
+async def migrate(conn: Connection, migrations: list[Migration] | None = None) -> list[str]:
+    """Apply pending migrations in order, each in its own transaction, under an advisory lock.
+
+    Returns the names applied now. Refuses to start when an applied file was edited since.
+    """
+    pending = load_migrations() if migrations is None else migrations
+    await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+    try:
+        await conn.execute(
+            """CREATE TABLE IF NOT EXISTS schema_migrations (
+                   name text PRIMARY KEY,
+                   checksum text NOT NULL,
+                   applied_at timestamptz NOT NULL DEFAULT now())"""
+        )
+        applied = {
+            r["name"]: r["checksum"]
+            for r in await conn.fetch("SELECT name, checksum FROM schema_migrations")
+        }
+        done = []
+        for migration in pending:
+            known = applied.get(migration.name)
+            if known is not None:
+                if known != migration.checksum:
+                    raise MigrationError(
+                        f"migration {migration.name} was edited after it was applied; "
+                        "add a new migration instead of changing an applied one"
+                    )
+                continue
+            async with conn.transaction():
+                await conn.execute(migration.sql)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)",
+                    migration.name,
+                    migration.checksum,
+                )
+            log.info("applied migration %s", migration.name)
+            done.append(migration.name)
+        return done
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+
+
+async def migrations_current(conn: Connection) -> bool:
+    expected = {m.name: m.checksum for m in load_migrations()}
+    try:
+        rows = await conn.fetch("SELECT name, checksum FROM schema_migrations")
+    except asyncpg.UndefinedTableError:
+        return False
+    return {r["name"]: r["checksum"] for r in rows} == expected

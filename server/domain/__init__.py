@@ -1,0 +1,1 @@
+"""Pure clinical and product rules: msgspec Structs in, Structs out, no I/O."""

@@ -1,0 +1,67 @@
+"""Accounts: who a user is, and the rules for the values they choose."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import msgspec
+
+from server.problems import InvalidField
+
+Role = Literal["patient", "clinician"]
+
+PASSWORD_MIN = 10
+PASSWORD_MAX = 256
+_ZONES = frozenset(available_timezones())
+
+
+class User(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    email: str
+    role: Role
+    display_name: str
+    timezone: str
+    clinic_phone: str | None = None
+    created_at: datetime
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def check_password(password: str, field: str = "password") -> None:
+    """Length is the only rule (NIST SP 800-63B): any characters, 10 to 256 of them."""
+    if len(password) < PASSWORD_MIN:
+        raise InvalidField(field, f"Use at least {PASSWORD_MIN} characters.")
+    if len(password) > PASSWORD_MAX:
+        raise InvalidField(field, f"Use at most {PASSWORD_MAX} characters.")
+
+
+def check_timezone(name: str, field: str = "timezone") -> str:
+    if name not in _ZONES:
+        raise InvalidField(field, "Not an IANA time zone name (for example Europe/Berlin).")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidField(field, "Not an IANA time zone name.") from None
+    return name
+
+
+def check_display_name(name: str, field: str = "display_name") -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise InvalidField(field, "Enter a name.")
+    if any(ord(ch) < 32 for ch in cleaned):
+        raise InvalidField(field, "The name contains control characters.")
+    return cleaned
+
+
+def normalise_email(email: str, field: str = "email") -> str:
+    cleaned = email.strip()
+    local, at, domain = cleaned.rpartition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in cleaned):
+        raise InvalidField(field, "Enter an email address like name@example.com.")
+    return cleaned

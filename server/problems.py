@@ -1,0 +1,180 @@
+"""RFC 9457 problem details: the one way any error leaves the app."""
+
+from __future__ import annotations
+
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from server.db import DB_UNAVAILABLE
+
+log = logging.getLogger("afterglow.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    field: str
+    detail: str
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    title: str
+    status: int
+    detail: str
+    type: str = "about:blank"
+    field: str | None = None
+    errors: list[FieldError] | None = None
+    request_id: str | None = None
+
+
+class AppError(Exception):
+    """An error a client can act on. Raise it anywhere below the HTTP layer."""
+
+    status = 400
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        field: str | None = None,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.headers = headers or {}
+        if status is not None:
+            self.status = status
+
+
+class InvalidField(AppError):
+    """A value that parsed but breaks a rule (a date in the future, a duplicate code, ...)."""
+
+    status = 400
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(detail, field=field)
+
+
+class NotFound(AppError):
+    status = 404
+
+    def __init__(self, detail: str = "Not found.") -> None:
+        super().__init__(detail)
+
+
+class Conflict(AppError):
+    status = 409
+
+
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(
+        content=msgspec.json.encode(problem),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers={"Cache-Control": "no-store", **(headers or {})},
+    )
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+# msgspec says "... - at `$.side_effects[0].code`"; litestar passes that through in `message`.
+_MSGSPEC_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
+
+
+def _field_errors(exc: ValidationException) -> list[FieldError]:
+    errors = []
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "invalid value"))
+        key = item.get("key")
+        match = _MSGSPEC_PATH.search(message)
+        if match:
+            field = match.group(1) or "body"
+            message = message[: match.start()]
+        elif key:
+            field = str(key)
+        else:
+            field = "body"
+        errors.append(FieldError(field=field, detail=_humane(message)))
+    return errors
+
+
+def _humane(message: str) -> str:
+    if message.startswith("Object contains unknown field"):
+        return "This field is not allowed."
+    return message.rstrip(".") + "."
+
+
+def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    from server.security import request_state
+
+    request_id = request_state(request.scope)["request_id"]
+    if isinstance(exc, AppError):
+        problem = Problem(
+            title=_title(exc.status), status=exc.status, detail=exc.detail, field=exc.field
+        )
+        return problem_response(problem, exc.headers)
+    if isinstance(exc, ValidationException):
+        errors = _field_errors(exc)
+        if not errors:
+            errors = [FieldError(field="body", detail="The request body is not valid JSON.")]
+        first = errors[0]
+        detail = f"{first.field}: {first.detail}" if first.field != "body" else first.detail
+        return problem_response(
+            Problem(
+                title="Bad Request", status=400, detail=detail, field=first.field, errors=errors
+            )
+        )
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        detail = exc.detail if exc.detail and exc.detail != _title(status) else _default(status)
+        return problem_response(
+            Problem(title=_title(status), status=status, detail=detail), dict(exc.headers or {})
+        )
+    if isinstance(exc, DB_UNAVAILABLE):
+        log.warning("database unavailable: %s (request %s)", type(exc).__name__, request_id)
+        return problem_response(
+            Problem(
+                title="Service Unavailable",
+                status=503,
+                request_id=request_id,
+                detail="The service is briefly unavailable. Nothing was lost; try again.",
+            ),
+            {"Retry-After": "5"},
+        )
+    log.exception("unhandled error (request %s)", request_id)
+    return problem_response(
+        Problem(
+            title="Internal Server Error",
+            status=HTTP_500_INTERNAL_SERVER_ERROR,
+            request_id=request_id,
+            detail=f"Something went wrong on our side. Quote request id {request_id} to support.",
+        )
+    )
+
+
+def _default(status: int) -> str:
+    return {
+        401: "Sign in first.",
+        403: "This request is not allowed.",
+        404: "Not found.",
+        405: "This method is not allowed here.",
+        413: "The request body is too large.",
+        429: "Too many attempts. Wait a little and try again.",
+    }.get(status, _title(status) + ".")

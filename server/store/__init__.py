@@ -1,0 +1,1 @@
+"""SQL, one module per aggregate: functions that take a connection and return Structs."""

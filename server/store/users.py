@@ -1,0 +1,92 @@
+"""Accounts."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from server.db import Connection
+from server.domain.accounts import Role, User
+from server.problems import Conflict
+
+_COLUMNS = "id, email, role, display_name, timezone, clinic_phone, created_at"
+
+
+def user_from_row(row: Any) -> User:
+    return User(
+        id=row["id"],
+        email=row["email"],
+        role=row["role"],
+        display_name=row["display_name"],
+        timezone=row["timezone"],
+        clinic_phone=row["clinic_phone"],
+        created_at=row["created_at"],
+    )
+
+
+async def create_user(
+    conn: Connection,
+    *,
+    email: str,
+    role: Role,
+    password_hash: str,
+    display_name: str,
+    timezone: str,
+) -> User:
+    try:
+        row = await conn.fetchrow(
+            f"""INSERT INTO users (email, role, password_hash, display_name, timezone)
+                VALUES ($1, $2, $3, $4, $5) RETURNING {_COLUMNS}""",
+            email,
+            role,
+            password_hash,
+            display_name,
+            timezone,
+        )
+    except asyncpg.UniqueViolationError:
+        raise Conflict("An account with this email already exists.", field="email") from None
+    return user_from_row(row)
+
+
+async def credentials_by_email(conn: Connection, email: str) -> tuple[User, str] | None:
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS}, password_hash FROM users WHERE lower(email) = lower($1)", email
+    )
+    return None if row is None else (user_from_row(row), row["password_hash"])
+
+
+async def password_hash_of(conn: Connection, user_id: UUID) -> str | None:
+    value: str | None = await conn.fetchval(
+        "SELECT password_hash FROM users WHERE id = $1", user_id
+    )
+    return value
+
+
+async def update_profile(conn: Connection, user_id: UUID, changes: dict[str, Any]) -> User:
+    allowed = {"display_name", "timezone", "clinic_phone"}
+    fields = [name for name in changes if name in allowed]
+    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(fields, start=2))
+    if not assignments:
+        row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM users WHERE id = $1", user_id)
+    else:
+        row = await conn.fetchrow(
+            f"UPDATE users SET {assignments} WHERE id = $1 RETURNING {_COLUMNS}",
+            user_id,
+            *(changes[name] for name in fields),
+        )
+    return user_from_row(row)
+
+
+async def set_password(conn: Connection, user_id: UUID, password_hash: str) -> None:
+    await conn.execute(
+        "UPDATE users SET password_hash = $2, password_changed_at = now() WHERE id = $1",
+        user_id,
+        password_hash,
+    )
+
+
+async def delete_user(conn: Connection, user_id: UUID) -> None:
+    """Erase the account; every table of patient data cascades from users."""
+    await conn.execute("DELETE FROM users WHERE id = $1", user_id)
