@@ -1,0 +1,41 @@
+"""The one access check in front of every read or write of patient data.
+
+A viewer may act on a patient's data when the viewer is that patient, or (sharing) a clinician
+with an active, unexpired, unrevoked share. Anything else is answered 404 so that existence is
+never revealed. Every store query that touches patient data then filters on ``Access.patient_id``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from uuid import UUID
+
+import msgspec
+
+from server.db import Connection
+from server.domain.accounts import User
+from server.problems import NotFound
+
+
+class Access(msgspec.Struct, frozen=True):
+    patient_id: UUID
+    viewer: User
+    as_: Literal["self", "clinician"]
+
+    @property
+    def by_clinician(self) -> bool:
+        return self.as_ == "clinician"
+
+
+async def patient_access(conn: Connection, viewer: User, patient_id: UUID) -> Access:
+    """Who may see ``patient_id``'s data: raises NotFound for everyone else."""
+    if viewer.role == "patient" and viewer.id == patient_id:
+        return Access(patient_id=patient_id, viewer=viewer, as_="self")
+    raise NotFound("No such patient.")
+
+
+def own_access(patient: User) -> Access:
+    """A patient acting on their own data (the /checkins, /assessments, ... endpoints)."""
+    if patient.role != "patient":
+        raise NotFound("Only patients keep a log.")
+    return Access(patient_id=patient.id, viewer=patient, as_="self")
