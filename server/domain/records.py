@@ -1,0 +1,80 @@
+"""What a patient records, as the rest of the domain sees it (read from the store, never I/O here).
+
+These are the shapes shared by the log API, sync, the summary, reminders and exports. Deleted
+entries (tombstones) never reach these Structs except through sync.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+from uuid import UUID
+
+import msgspec
+
+SIDE_EFFECT_CODES: tuple[str, ...] = (
+    "dissociation",
+    "nausea",
+    "vomiting",
+    "dizziness",
+    "headache",
+    "drowsiness",
+    "blurred_vision",
+    "elevated_blood_pressure",
+    "anxiety",
+    "confusion",
+    "numbness",
+    "other",
+)
+
+Severity = Literal[1, 2, 3]  # 1 mild, 2 moderate, 3 severe
+InstrumentId = Literal["phq9", "gad7"]
+InfusionStatus = Literal["planned", "completed", "cancelled"]
+
+
+class SideEffect(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    code: str
+    severity: int
+    text: str | None = None  # only for code "other"
+
+
+class CheckIn(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    patient_id: UUID
+    recorded_at: datetime
+    local_day: date  # in the patient's zone at the time of recording
+    mood: int  # 0 (worst) – 10 (best)
+    anxiety: int | None = None
+    energy: int | None = None
+    sleep_hours: float | None = None
+    note: str | None = None
+    side_effects: tuple[SideEffect, ...] = ()
+    updated_at: datetime  # the client's change time (conflict rule)
+
+
+class Assessment(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    patient_id: UUID
+    instrument: InstrumentId
+    answers: tuple[int, ...]
+    total: int
+    band: str
+    taken_at: datetime
+    local_day: date
+    updated_at: datetime
+
+    @property
+    def item9(self) -> int | None:
+        """PHQ-9 item 9 (thoughts of being better off dead or of self-harm)."""
+        return self.answers[8] if self.instrument == "phq9" else None
+
+
+class Infusion(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    patient_id: UUID
+    scheduled_at: datetime
+    local_day: date
+    duration_minutes: int
+    status: InfusionStatus
+    notes: str | None = None
+    updated_at: datetime
