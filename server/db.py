@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 import msgspec
@@ -33,9 +33,15 @@ DB_UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.OperatorInterventionError,
 )
 
-Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
-# What request code holds: a pooled connection's proxy, or a plain connection (CLI, migrations).
-Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
+if TYPE_CHECKING:
+    Pool: TypeAlias = asyncpg.Pool[asyncpg.Record]
+    # What code holds: a pooled connection's proxy, or a plain one (CLI, migrations).
+    Connection: TypeAlias = (
+        asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+    )
+else:  # the asyncpg classes are not subscriptable at run time, where Litestar reads hints
+    Pool = asyncpg.Pool
+    Connection = asyncpg.Connection | PoolConnectionProxy
 
 
 class MigrationError(RuntimeError):

@@ -91,8 +91,12 @@ def _title(status: int) -> str:
         return "Error"
 
 
-# msgspec says "... - at `$.side_effects[0].code`"; litestar passes that through in `message`.
-_MSGSPEC_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
+# msgspec says "Expected `int`, got `str` - at `$.side_effects[0].severity`", or names the field
+# itself ("Object missing required field `mood`"); litestar passes that through in `message`.
+_AT_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
+_NAMED = re.compile(r"^Object (missing required|contains unknown) field `([^`]*)`")
+_HUMANE = {"missing required": "This field is required.",
+           "contains unknown": "This field is not allowed."}
 
 
 def _field_errors(exc: ValidationException) -> list[FieldError]:
@@ -101,24 +105,21 @@ def _field_errors(exc: ValidationException) -> list[FieldError]:
     for item in extra:
         if not isinstance(item, dict):
             continue
-        message = str(item.get("message", "invalid value"))
-        key = item.get("key")
-        match = _MSGSPEC_PATH.search(message)
-        if match:
-            field = match.group(1) or "body"
-            message = message[: match.start()]
-        elif key:
-            field = str(key)
-        else:
-            field = "body"
-        errors.append(FieldError(field=field, detail=_humane(message)))
+        message = str(item.get("message", ""))
+        path = ""
+        at = _AT_PATH.search(message)
+        if at:
+            path, message = at.group(1), message[: at.start()]
+        named = _NAMED.match(message)
+        if named:
+            path = f"{path}.{named.group(2)}" if path else named.group(2)
+            message = _HUMANE[named.group(1)]
+        elif item.get("key") not in (None, "data", "body") and not path:
+            path = str(item["key"])
+        if not message or message == "'data'":
+            message = "The request body must be a JSON object."
+        errors.append(FieldError(field=path or "body", detail=message.rstrip(".") + "."))
     return errors
-
-
-def _humane(message: str) -> str:
-    if message.startswith("Object contains unknown field"):
-        return "This field is not allowed."
-    return message.rstrip(".") + "."
 
 
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -144,8 +145,10 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     if isinstance(exc, HTTPException):
         status = exc.status_code
         detail = exc.detail if exc.detail and exc.detail != _title(status) else _default(status)
+        field = "body" if status == 400 else None  # a body that did not even parse
         return problem_response(
-            Problem(title=_title(status), status=status, detail=detail), dict(exc.headers or {})
+            Problem(title=_title(status), status=status, detail=detail, field=field),
+            dict(exc.headers or {}),
         )
     if isinstance(exc, DB_UNAVAILABLE):
         log.warning("database unavailable: %s (request %s)", type(exc).__name__, request_id)
