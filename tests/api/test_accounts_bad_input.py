@@ -10,8 +10,12 @@ import pytest
 from server import db
 from tests.conftest import PASSWORD, unique_email
 
-GOOD = {"email": "x@example.org", "password": PASSWORD, "display_name": "Sam",
-        "timezone": "Europe/Paris"}
+GOOD = {
+    "email": "x@example.org",
+    "password": PASSWORD,
+    "display_name": "Sam",
+    "timezone": "Europe/Paris",
+}
 
 
 def reg(**changes: Any) -> dict[str, Any]:
@@ -36,32 +40,48 @@ CASES: list[tuple[str, str, Any, int, str | None]] = [
     ("POST", "/api/v1/auth/register", reg(display_name="n" * 101), 400, "display_name"),
     ("POST", "/api/v1/auth/register", reg(display_name="nul\u0000byte"), 400, "display_name"),
     ("POST", "/api/v1/auth/register", reg(timezone="Mars/Olympus_Mons"), 400, "timezone"),
-    ("POST", "/api/v1/auth/register", reg(timezone="UTC'; DROP TABLE users; --"), 400,
-     "timezone"),
+    ("POST", "/api/v1/auth/register", reg(timezone="UTC'; DROP TABLE users; --"), 400, "timezone"),
     ("POST", "/api/v1/auth/register", reg(timezone=["UTC"]), 400, "timezone"),
     ("POST", "/api/v1/auth/register", reg(role="clinician"), 400, "role"),
     ("POST", "/api/v1/auth/register", reg(display_name={"$gt": ""}), 400, "display_name"),
-    ("POST", "/api/v1/auth/register",
-     b'{"email": "a@b.org", "password": "\\ud800\\ud800\\ud800\\ud800\\ud800", '
-     b'"display_name": "x", "timezone": "UTC"}', 400, None),
+    (
+        "POST",
+        "/api/v1/auth/register",
+        b'{"email": "a@b.org", "password": "\\ud800\\ud800\\ud800\\ud800\\ud800", '
+        b'"display_name": "x", "timezone": "UTC"}',
+        400,
+        None,
+    ),
     ("POST", "/api/v1/auth/login", {"email": unique_email()}, 400, "password"),
-    ("POST", "/api/v1/auth/login", {"email": "a@b.org", "password": PASSWORD, "otp": 1}, 400,
-     "otp"),
-    ("POST", "/api/v1/auth/login", {"email": "' OR '1'='1", "password": "' OR '1'='1"}, 401,
-     None),
+    (
+        "POST",
+        "/api/v1/auth/login",
+        {"email": "a@b.org", "password": PASSWORD, "otp": 1},
+        400,
+        "otp",
+    ),
+    ("POST", "/api/v1/auth/login", {"email": "' OR '1'='1", "password": "' OR '1'='1"}, 401, None),
     ("PATCH", "/api/v1/me", {"timezone": ""}, 400, "timezone"),
     ("PATCH", "/api/v1/me", {"timezone": "Europe/Nowhere"}, 400, "timezone"),
     ("PATCH", "/api/v1/me", {"display_name": None}, 400, "display_name"),
-    ("PATCH", "/api/v1/me", {"clinic_phone": "<script>alert(1)</script>"}, 400,
-     "clinic_phone"),
+    ("PATCH", "/api/v1/me", {"clinic_phone": "<script>alert(1)</script>"}, 400, "clinic_phone"),
     ("PATCH", "/api/v1/me", {"email": "new@example.org"}, 400, "email"),
     ("PATCH", "/api/v1/me", {"role": "clinician"}, 400, "role"),
     ("PATCH", "/api/v1/me", b"null", 400, "body"),
-    ("POST", "/api/v1/auth/password", {"current_password": "wrong wrong wrong",
-                                       "new_password": "another long one"}, 400,
-     "current_password"),
-    ("POST", "/api/v1/auth/password", {"current_password": PASSWORD, "new_password": "short"},
-     400, "new_password"),
+    (
+        "POST",
+        "/api/v1/auth/password",
+        {"current_password": "wrong wrong wrong", "new_password": "another long one"},
+        400,
+        "current_password",
+    ),
+    (
+        "POST",
+        "/api/v1/auth/password",
+        {"current_password": PASSWORD, "new_password": "short"},
+        400,
+        "new_password",
+    ),
     ("POST", "/api/v1/auth/register", b'{"email": "' + b"x" * (1024 * 1024) + b'"}', 413, None),
 ]
 
@@ -70,21 +90,25 @@ async def _snapshot(pool: db.Pool) -> list[Any]:
     async with db.transaction(pool) as conn:
         users = await conn.fetch(
             "SELECT id, email, role, password_hash, display_name, timezone, clinic_phone "
-            "FROM users ORDER BY id")
+            "FROM users ORDER BY id"
+        )
         sessions = await conn.fetchval("SELECT count(*) FROM sessions")
     return [list(map(tuple, users)), sessions]
 
 
 @pytest.mark.parametrize(("method", "path", "body", "status", "field"), CASES)
-async def test_bad_input(patient: Any, pool: db.Pool, method: str, path: str, body: Any,
-                         status: int, field: str | None) -> None:
+async def test_bad_input(
+    patient: Any, pool: db.Pool, method: str, path: str, body: Any, status: int, field: str | None
+) -> None:
     before = await _snapshot(pool)
     if isinstance(body, bytes):
-        response = await patient.request(method, path, content=body,
-                                         headers={"Content-Type": "application/json"})
+        response = await patient.request(
+            method, path, content=body, headers={"Content-Type": "application/json"}
+        )
     else:
-        response = await patient.request(method, path, content=json.dumps(body),
-                                         headers={"Content-Type": "application/json"})
+        response = await patient.request(
+            method, path, content=json.dumps(body), headers={"Content-Type": "application/json"}
+        )
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     problem = response.json()
@@ -97,16 +121,23 @@ async def test_bad_input(patient: Any, pool: db.Pool, method: str, path: str, bo
 
 async def test_duplicate_email_is_a_conflict(patient: Any, client_factory: Any) -> None:
     other = client_factory()
-    response = await other.post("/api/v1/auth/register", json={
-        **GOOD, "email": patient.me["email"].upper()})
+    response = await other.post(
+        "/api/v1/auth/register", json={**GOOD, "email": patient.me["email"].upper()}
+    )
     assert response.status_code == 409
     assert response.json()["field"] == "email"
 
 
 async def test_unicode_names_are_welcome(client_factory: Any) -> None:
     client = client_factory()
-    response = await client.post("/api/v1/auth/register", json={
-        **GOOD, "email": unique_email(), "display_name": "  Zoë 🌅  Ñuñez  ",
-        "password": "pässwörd with ümlauts ✓"})
+    response = await client.post(
+        "/api/v1/auth/register",
+        json={
+            **GOOD,
+            "email": unique_email(),
+            "display_name": "  Zoë 🌅  Ñuñez  ",
+            "password": "pässwörd with ümlauts ✓",
+        },
+    )
     assert response.status_code == 201
     assert response.json()["display_name"] == "Zoë 🌅 Ñuñez"

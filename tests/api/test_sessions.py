@@ -35,9 +35,12 @@ async def test_token_rotates_at_login_and_planted_cookie_is_useless(
 
     # The planted token is gone server-side: it gives the attacker nothing of the victim's.
     async with db.transaction(pool) as conn:
-        assert await conn.fetchval(
-            "SELECT count(*) FROM sessions WHERE token_hash = $1", _hash(planted)
-        ) == 0
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM sessions WHERE token_hash = $1", _hash(planted)
+            )
+            == 0
+        )
         stored = await conn.fetchval(
             "SELECT count(*) FROM sessions WHERE token_hash = $1", _hash(fresh)
         )
@@ -50,11 +53,20 @@ async def test_token_rotates_at_login_and_planted_cookie_is_useless(
 
 async def test_cookie_flags(client_factory: Any) -> None:
     client = client_factory()
-    response = await client.post("/api/v1/auth/register", json={
-        "email": unique_email(), "password": PASSWORD, "display_name": "C", "timezone": "UTC",
-    })
-    cookie = next(v for k, v in response.headers.multi_items()
-                  if k == "set-cookie" and v.startswith(security.SESSION_COOKIE))
+    response = await client.post(
+        "/api/v1/auth/register",
+        json={
+            "email": unique_email(),
+            "password": PASSWORD,
+            "display_name": "C",
+            "timezone": "UTC",
+        },
+    )
+    cookie = next(
+        v
+        for k, v in response.headers.multi_items()
+        if k == "set-cookie" and v.startswith(security.SESSION_COOKIE)
+    )
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
 
 
@@ -75,10 +87,13 @@ async def test_expired_sessions_are_refused(client_factory: Any, pool: db.Pool) 
     async with db.transaction(pool) as conn:
         await conn.execute(
             "UPDATE sessions SET last_seen_at = now() - idle_timeout - interval '1 second' "
-            "WHERE token_hash = $1", _hash(idle.cookies[security.SESSION_COOKIE]))
+            "WHERE token_hash = $1",
+            _hash(idle.cookies[security.SESSION_COOKIE]),
+        )
         await conn.execute(
             "UPDATE sessions SET expires_at = now() - interval '1 second' WHERE token_hash = $1",
-            _hash(absolute.cookies[security.SESSION_COOKIE]))
+            _hash(absolute.cookies[security.SESSION_COOKIE]),
+        )
     assert (await idle.get("/api/v1/me")).status_code == 401
     assert (await absolute.get("/api/v1/me")).status_code == 401
 
@@ -87,7 +102,9 @@ async def test_clinician_sessions_are_short(clinician: Any, pool: db.Pool) -> No
     async with db.transaction(pool) as conn:
         row = await conn.fetchrow(
             "SELECT idle_timeout, expires_at - created_at AS life FROM sessions "
-            "WHERE token_hash = $1", _hash(clinician.cookies[security.SESSION_COOKIE]))
+            "WHERE token_hash = $1",
+            _hash(clinician.cookies[security.SESSION_COOKIE]),
+        )
     assert row["idle_timeout"].total_seconds() == 30 * 60
     assert round(row["life"].total_seconds() / 3600) == 12
 
@@ -99,13 +116,16 @@ async def test_password_change_ends_other_sessions(client_factory: Any) -> None:
     await laptop.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
     assert (await laptop.get("/api/v1/me")).status_code == 200
 
-    changed = await phone.post("/api/v1/auth/password", json={
-        "current_password": PASSWORD, "new_password": "a whole new secret"})
+    changed = await phone.post(
+        "/api/v1/auth/password",
+        json={"current_password": PASSWORD, "new_password": "a whole new secret"},
+    )
     assert changed.status_code == 204
     assert (await phone.get("/api/v1/me")).status_code == 200
     assert (await laptop.get("/api/v1/me")).status_code == 401
     old = await laptop.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
     assert old.status_code == 401
-    new = await laptop.post("/api/v1/auth/login",
-                            json={"email": email, "password": "a whole new secret"})
+    new = await laptop.post(
+        "/api/v1/auth/login", json={"email": email, "password": "a whole new secret"}
+    )
     assert new.status_code == 200
