@@ -95,8 +95,10 @@ def _title(status: int) -> str:
 # itself ("Object missing required field `mood`"); litestar passes that through in `message`.
 _AT_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
 _NAMED = re.compile(r"^Object (missing required|contains unknown) field `([^`]*)`")
-_HUMANE = {"missing required": "This field is required.",
-           "contains unknown": "This field is not allowed."}
+_HUMANE = {
+    "missing required": "This field is required.",
+    "contains unknown": "This field is not allowed.",
+}
 
 
 def _field_errors(exc: ValidationException) -> list[FieldError]:
@@ -181,3 +183,68 @@ def _default(status: int) -> str:
         413: "The request body is too large.",
         429: "Too many attempts. Wait a little and try again.",
     }.get(status, _title(status) + ".")
+
+
+# --- the OpenAPI document tells the truth about errors ---------------------------------------
+
+_DOCUMENTED = {
+    "400": "Invalid input; `field` names the offending value",
+    "401": "Not signed in",
+    "403": "Missing or invalid CSRF token, or the wrong kind of account",
+    "404": "Not found, or not yours to see",
+    "409": "Conflicts with what is stored",
+    "413": "Body larger than 256 KiB",
+    "429": "Too many attempts; see Retry-After",
+    "503": "Database unavailable; see Retry-After",
+}
+
+
+def document_problems(schema: Any) -> None:
+    """Replace litestar's generic error schema with ours on every operation of ``schema``."""
+    from litestar.openapi.spec import (
+        Components,
+        OpenAPIMediaType,
+        OpenAPIResponse,
+        Reference,
+        Schema,
+    )
+    from litestar.openapi.spec.enums import OpenAPIType
+
+    string, integer = Schema(type=OpenAPIType.STRING), Schema(type=OpenAPIType.INTEGER)
+    field_error = Schema(
+        type=OpenAPIType.OBJECT,
+        required=["field", "detail"],
+        properties={"field": string, "detail": string},
+    )
+    problem = Schema(
+        type=OpenAPIType.OBJECT,
+        required=["title", "status", "detail"],
+        properties={
+            "type": string,
+            "title": string,
+            "status": integer,
+            "detail": string,
+            "field": string,
+            "request_id": string,
+            "errors": Schema(type=OpenAPIType.ARRAY, items=field_error),
+        },
+        description="RFC 9457 problem details",
+    )
+    schema.components = schema.components or Components()
+    schema.components.schemas = schema.components.schemas or {}
+    schema.components.schemas["Problem"] = problem
+    content = {PROBLEM_JSON: OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))}
+    for path in (schema.paths or {}).values():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation = getattr(path, method, None)
+            if operation is None:
+                continue
+            responses = operation.responses or {}
+            if "204" in responses:  # no body, whatever the handler's return annotation says
+                responses["204"] = OpenAPIResponse(description="Done; no content")
+            for code, description in _DOCUMENTED.items():
+                responses[code] = OpenAPIResponse(description=description, content=content)
+            responses["500"] = OpenAPIResponse(
+                description="Unexpected error, with a request id", content=content
+            )
+            operation.responses = responses
