@@ -1,0 +1,218 @@
+"""PHQ-9 and GAD-7: item texts, answer options, scoring and severity bands.
+
+Texts and cut-offs as published by Kroenke, Spitzer & Williams (PHQ-9, J Gen Intern Med 2001)
+and Spitzer et al. (GAD-7, Arch Intern Med 2006); both are free to use without permission.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from server.domain.checkins import AwareDateTime, check_moment
+from server.domain.records import Assessment, InstrumentId
+from server.problems import InvalidField
+from server.timeutil import local_day
+
+Answer = Annotated[int, msgspec.Meta(ge=0, le=3)]
+
+
+class Item(msgspec.Struct, frozen=True):
+    number: int
+    text: str
+
+
+class Option(msgspec.Struct, frozen=True):
+    value: int
+    label: str
+
+
+class Band(msgspec.Struct, frozen=True):
+    id: str
+    label: str
+    min: int
+    max: int
+
+
+class Instrument(msgspec.Struct, frozen=True, kw_only=True):
+    id: InstrumentId
+    name: str
+    title: str
+    question: str
+    items: tuple[Item, ...]
+    options: tuple[Option, ...]
+    bands: tuple[Band, ...]
+    max_total: int
+    loinc_panel: str
+    loinc_total: str
+
+
+class Score(msgspec.Struct, frozen=True):
+    total: int
+    band: Band
+
+
+# The same four answers for every item of both questionnaires.
+OPTIONS = (
+    Option(0, "Not at all"),
+    Option(1, "Several days"),
+    Option(2, "More than half the days"),
+    Option(3, "Nearly every day"),
+)
+
+PHQ9 = Instrument(
+    id="phq9",
+    name="PHQ-9",
+    title="Patient Health Questionnaire (PHQ-9)",
+    question=(
+        "Over the last 2 weeks, how often have you been bothered by any of the following problems?"
+    ),
+    items=tuple(
+        Item(number, text)
+        for number, text in enumerate(
+            (
+                "Little interest or pleasure in doing things",
+                "Feeling down, depressed, or hopeless",
+                "Trouble falling or staying asleep, or sleeping too much",
+                "Feeling tired or having little energy",
+                "Poor appetite or overeating",
+                "Feeling bad about yourself — or that you are a failure or have let yourself "
+                "or your family down",
+                "Trouble concentrating on things, such as reading the newspaper or watching "
+                "television",
+                "Moving or speaking so slowly that other people could have noticed? Or the "
+                "opposite — being so fidgety or restless that you have been moving around a lot "
+                "more than usual",
+                "Thoughts that you would be better off dead or of hurting yourself in some way",
+            ),
+            start=1,
+        )
+    ),
+    options=OPTIONS,
+    bands=(
+        Band("minimal", "Minimal", 0, 4),
+        Band("mild", "Mild", 5, 9),
+        Band("moderate", "Moderate", 10, 14),
+        Band("moderately_severe", "Moderately severe", 15, 19),
+        Band("severe", "Severe", 20, 27),
+    ),
+    max_total=27,
+    loinc_panel="44249-1",
+    loinc_total="44261-6",
+)
+
+GAD7 = Instrument(
+    id="gad7",
+    name="GAD-7",
+    title="Generalized Anxiety Disorder scale (GAD-7)",
+    question=("Over the last 2 weeks, how often have you been bothered by the following problems?"),
+    items=tuple(
+        Item(number, text)
+        for number, text in enumerate(
+            (
+                "Feeling nervous, anxious, or on edge",
+                "Not being able to stop or control worrying",
+                "Worrying too much about different things",
+                "Trouble relaxing",
+                "Being so restless that it is hard to sit still",
+                "Becoming easily annoyed or irritable",
+                "Feeling afraid, as if something awful might happen",
+            ),
+            start=1,
+        )
+    ),
+    options=OPTIONS,
+    bands=(
+        Band("minimal", "Minimal", 0, 4),
+        Band("mild", "Mild", 5, 9),
+        Band("moderate", "Moderate", 10, 14),
+        Band("severe", "Severe", 15, 21),
+    ),
+    max_total=21,
+    loinc_panel="69737-5",
+    loinc_total="70274-6",
+)
+
+INSTRUMENTS: dict[str, Instrument] = {PHQ9.id: PHQ9, GAD7.id: GAD7}
+
+# PHQ-9 item 9 asks about thoughts of death or self-harm; any answer above 0 needs a response.
+PHQ9_ITEM9_LOINC = "44260-8"
+SAFETY_ITEM = 9
+
+
+def band_for(instrument: Instrument, total: int) -> Band:
+    for band in instrument.bands:
+        if band.min <= total <= band.max:
+            return band
+    raise ValueError(f"{total} is outside 0–{instrument.max_total} for {instrument.name}")
+
+
+def check_answers(instrument: Instrument, answers: Sequence[int], field: str = "answers") -> None:
+    count = len(instrument.items)
+    if len(answers) != count:
+        raise InvalidField(
+            field,
+            f"{instrument.name} has {count} questions: send {count} answers, not {len(answers)}.",
+        )
+    for index, answer in enumerate(answers):
+        if isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer <= 3:
+            raise InvalidField(f"{field}[{index}]", "Each answer is 0, 1, 2 or 3.")
+
+
+def score(instrument: Instrument, answers: Sequence[int]) -> Score:
+    """Total and severity band; raises InvalidField for a wrong number or range of answers."""
+    check_answers(instrument, answers)
+    total = sum(answers)
+    return Score(total=total, band=band_for(instrument, total))
+
+
+def needs_safety_response(instrument_id: str, answers: Sequence[int]) -> bool:
+    """PHQ-9 item 9 above 0: the patient is shown crisis resources at once."""
+    return instrument_id == PHQ9.id and len(answers) >= SAFETY_ITEM and answers[SAFETY_ITEM - 1] > 0
+
+
+class AssessmentContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What a client sends for a questionnaire (PUT body and sync ``data``)."""
+
+    instrument: InstrumentId
+    answers: Annotated[list[Answer], msgspec.Meta(max_length=50)]
+    taken_at: AwareDateTime
+
+
+def check_assessment(content: AssessmentContent, now: datetime) -> tuple[AssessmentContent, Score]:
+    """Canonical content (UTC time) and its score, or InvalidField."""
+    instrument = INSTRUMENTS[content.instrument]
+    result = score(instrument, content.answers)
+    canonical = AssessmentContent(
+        instrument=content.instrument,
+        answers=list(content.answers),
+        taken_at=check_moment(content.taken_at, now, "taken_at"),
+    )
+    return canonical, result
+
+
+def assessment_record(
+    content: AssessmentContent,
+    result: Score,
+    *,
+    assessment_id: UUID,
+    patient_id: UUID,
+    zone: ZoneInfo,
+    updated_at: datetime,
+) -> Assessment:
+    return Assessment(
+        id=assessment_id,
+        patient_id=patient_id,
+        instrument=content.instrument,
+        answers=tuple(content.answers),
+        total=result.total,
+        band=result.band.id,
+        taken_at=content.taken_at,
+        local_day=local_day(content.taken_at, zone),
+        updated_at=updated_at,
+    )
