@@ -220,3 +220,35 @@ async def clinician(client_factory: Any, pool: db.Pool) -> Client:
     client = client_factory()
     client.me = await make_clinician(pool, client)  # type: ignore[attr-defined]
     return client  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+async def embedded_postgres() -> AsyncIterator[Any]:
+    """A PostgreSQL of the test's own (pgserver) that it may stop and start at will.
+
+    Its folder is outside pytest's temporary tree: pytest keeps that tree private to root
+    (0700), while pgserver, started as root, runs PostgreSQL as an unprivileged user.
+    """
+    import shutil
+
+    import pgserver
+
+    folder = Path(tempfile.mkdtemp(prefix="afterglow-owned-pg-"))
+    server = await asyncio.to_thread(pgserver.get_server, str(folder / "pg"), cleanup_mode="stop")
+    try:
+        yield server
+    finally:
+        await asyncio.to_thread(server.cleanup)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+async def stop_postgres(server: Any) -> None:
+    from pgserver._commands import pg_ctl
+
+    await asyncio.to_thread(
+        pg_ctl, ["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user
+    )
+
+
+async def start_postgres(server: Any) -> None:
+    await asyncio.to_thread(server.ensure_postgres_running)
