@@ -1,0 +1,204 @@
+// What every patient page shares: the service worker, the signed-in account on this device,
+// the API helper with the CSRF header, sync triggers and the sync state in the top bar.
+export const store = self.Afterglow;
+const SHELL_PAGES = ["/", "/infusions", "/settings", "/assess/phq9", "/assess/gad7"];
+
+export function csrfCookie() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : null;
+}
+
+export async function csrfToken() {
+  if (!csrfCookie()) {
+    // Any GET makes the server set the cookie.
+    await fetch("/healthz", { credentials: "same-origin" }).catch(() => null);
+  }
+  return csrfCookie();
+}
+
+/** fetch JSON; resolves {ok, status, data} (data is the problem document on errors), throws
+ * only when the network is unreachable. */
+export async function api(method, path, body) {
+  const headers = { accept: "application/json" };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (method !== "GET") headers["x-csrf-token"] = (await csrfToken()) || "";
+  const response = await fetch(path, {
+    method,
+    headers,
+    credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  let data = null;
+  if (response.status !== 204) data = await response.json().catch(() => null);
+  return { ok: response.ok, status: response.status, data };
+}
+
+export function problemText(result, fallback) {
+  const data = result && result.data;
+  if (data && data.errors && data.errors.length) return data.errors.map((e) => e.detail).join(" ");
+  return (data && data.detail) || fallback || "Something went wrong. Please try again.";
+}
+
+export function uuid() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+// --- time: the patient's own time zone decides what "today" is -------------------------------
+export function deviceZone() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  } catch {
+    return "UTC";
+  }
+}
+
+export function localDay(iso, zone) {
+  // en-CA formats dates as YYYY-MM-DD.
+  return new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" })
+    .format(new Date(iso));
+}
+
+export function shiftDay(day, days) {
+  const d = new Date(`${day}T12:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+export function timeLabel(iso, zone) {
+  return new Intl.DateTimeFormat(undefined, { timeZone: zone, hour: "numeric", minute: "2-digit" }).format(new Date(iso));
+}
+
+export function dateLabel(iso, zone) {
+  return new Intl.DateTimeFormat(undefined, { timeZone: zone, weekday: "short", month: "short", day: "numeric" })
+    .format(new Date(iso));
+}
+
+export function zoneOf(account) {
+  return (account && account.timezone) || deviceZone();
+}
+
+// --- sync -------------------------------------------------------------------------------------
+export async function syncNow() {
+  const state = await store.sync(csrfToken);
+  return state;
+}
+
+/** After a save: sync now, and ask the browser to retry in the background if this fails. */
+export async function saved() {
+  try {
+    const registration = await navigator.serviceWorker?.getRegistration();
+    if (registration && "sync" in registration) await registration.sync.register("afterglow-outbox");
+  } catch {
+    // Background Sync is a bonus: sync also runs on load and when the phone comes online.
+  }
+  return syncNow();
+}
+
+export function syncBadge(rec) {
+  const span = document.createElement("span");
+  if (rec.state === "pending") {
+    span.className = "badge pending";
+    span.textContent = "Saved on this phone — will sync";
+  } else if (rec.state === "rejected") {
+    span.className = "badge rejected";
+    span.textContent = `Not saved: ${rec.problem}`;
+  } else {
+    span.className = "badge ok";
+    span.textContent = "Synced";
+  }
+  return span;
+}
+
+async function showSyncState() {
+  const el = document.getElementById("sync-status");
+  if (!el) return;
+  const [pending, state] = await Promise.all([store.pendingCount(), store.getMeta("sync")]);
+  el.classList.remove("pending", "ok");
+  if (state && state.status === 401) {
+    el.textContent = "";
+    const link = document.createElement("a");
+    link.href = `/login?next=${encodeURIComponent(location.pathname)}`;
+    link.textContent = pending ? `Sign in again to sync ${pending}` : "Sign in again";
+    el.append(link);
+    el.classList.add("pending");
+  } else if (pending) {
+    el.textContent = navigator.onLine
+      ? `${pending} saved on this phone — will sync`
+      : `Offline · ${pending} saved on this phone`;
+    el.classList.add("pending");
+  } else if (state && state.ok) {
+    el.textContent = "Synced";
+    el.classList.add("ok");
+  } else {
+    el.textContent = navigator.onLine ? "" : "Offline";
+  }
+}
+
+// --- the account on this device -----------------------------------------------------------------
+/** The signed-in patient, from the server when reachable, else from this device. Sends people
+ * who have never signed in here to the sign-in page. */
+export async function currentAccount() {
+  let account = await store.getMeta("account");
+  try {
+    const me = await api("GET", "/api/v1/me");
+    if (me.ok && me.data.role === "patient") {
+      await store.setAccount(me.data);
+      account = me.data;
+    } else if (me.ok && me.data.role === "clinician") {
+      location.replace("/clinician");
+    } else if (me.status === 401 && !account) {
+      location.replace(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+    } else if (me.status === 401) {
+      await store.setMeta("sync", { ok: false, status: 401, at: new Date().toISOString() });
+    }
+  } catch {
+    // offline: this device's copy stands in
+  }
+  return account || null;
+}
+
+export function fillClinicPhone(account) {
+  const phone = account && account.clinic_phone;
+  if (!phone) return;
+  for (const link of document.querySelectorAll("[data-clinic-phone]")) {
+    link.href = `tel:${phone.replace(/[^0-9+]/g, "")}`;
+    const text = link.querySelector("[data-clinic-phone-text]");
+    if (text) text.textContent = phone;
+    link.closest(".clinic-phone")?.removeAttribute("hidden");
+  }
+}
+
+export function onChange(fn) {
+  store.on((message) => {
+    if (message.type === "changed" || message.type === "synced") fn(message);
+  });
+}
+
+let readyPromise = null;
+/** Start everything once: the worker, the account, the first sync. Resolves the account. */
+export function ready() {
+  if (!readyPromise) readyPromise = start();
+  return readyPromise;
+}
+
+async function start() {
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => null);
+  }
+  store.on(() => showSyncState());
+  window.addEventListener("online", () => syncNow());
+  window.addEventListener("offline", () => showSyncState());
+  const shell = SHELL_PAGES.includes(location.pathname) || location.pathname === "/history";
+  const account = shell ? await currentAccount() : await store.getMeta("account");
+  fillClinicPhone(account);
+  await showSyncState();
+  if (account) syncNow();
+  return account;
+}
+
+ready();

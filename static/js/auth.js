@@ -1,0 +1,62 @@
+// Sign in and sign up: JSON to /api/v1/auth/* with the CSRF header, then into the app.
+import { api, deviceZone, problemText, store } from "./app.js";
+
+const login = document.getElementById("login-form");
+const signup = document.getElementById("signup-form");
+const form = login || signup;
+const errorBox = document.getElementById("form-error");
+
+function nextPage(fallback) {
+  const next = new URLSearchParams(location.search).get("next");
+  // Only paths inside this app; never another site.
+  return next && next.startsWith("/") && !next.startsWith("//") ? next : fallback;
+}
+
+function showError(text) {
+  errorBox.textContent = text;
+  errorBox.hidden = !text;
+  if (text) errorBox.focus?.();
+}
+
+if (signup) signup.elements.timezone.value = deviceZone();
+if (new URLSearchParams(location.search).get("deleted")) {
+  const note = document.createElement("p");
+  note.className = "notice";
+  note.setAttribute("role", "status");
+  note.textContent = "Your account and all its data have been erased.";
+  form.before(note);
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  showError("");
+  const fields = Object.fromEntries(new FormData(form));
+  const button = form.querySelector('button[type="submit"]');
+  button.disabled = true;
+  try {
+    const result = signup
+      ? await api("POST", "/api/v1/auth/register", {
+          email: fields.email.trim(), password: fields.password,
+          display_name: fields.display_name.trim(), timezone: fields.timezone || "UTC",
+        })
+      : await api("POST", "/api/v1/auth/login", { email: fields.email.trim(), password: fields.password });
+    if (!result.ok) {
+      showError(problemText(result, "Could not sign in."));
+      return;
+    }
+    const me = result.data;
+    if (me.role === "clinician") {
+      location.replace("/clinician");
+      return;
+    }
+    // A different person on this phone: their data never mixes with the last one's.
+    await store.setAccount(me);
+    location.replace(signup ? "/welcome" : nextPage("/"));
+  } catch {
+    showError("You are offline. Signing in needs a connection.");
+  } finally {
+    button.disabled = false;
+  }
+});
+
+if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => null);

@@ -1,0 +1,163 @@
+// Infusion sessions: upcoming and past, add, move and cancel. Changes go through the outbox.
+import { dateLabel, onChange, ready, saved, store, timeLabel, uuid, zoneOf } from "./app.js";
+
+const form = document.getElementById("infusion-form");
+const status = document.getElementById("infusion-status");
+const errorBox = document.getElementById("infusion-error");
+const saveButton = document.getElementById("infusion-save");
+const cancelEdit = document.getElementById("infusion-cancel-edit");
+let account = null;
+let editing = null;
+
+function setStatus(text, kind) {
+  status.textContent = text;
+  status.className = `save-status ${kind || ""}`;
+}
+
+/** The wall-clock time typed in the patient's zone, as an ISO instant with its offset. */
+function zonedInstant(day, time, zone) {
+  const guess = new Date(`${day}T${time}:00Z`);
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit",
+  }).formatToParts(guess);
+  const get = (type) => Number(parts.find((p) => p.type === type).value);
+  const asZone = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"));
+  const offset = asZone - guess.getTime();
+  return new Date(guess.getTime() - offset).toISOString();
+}
+
+function localParts(iso, zone) {
+  const parts = new Intl.DateTimeFormat("en-CA", {
+    timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit",
+  }).formatToParts(new Date(iso));
+  const get = (type) => parts.find((p) => p.type === type).value;
+  return { day: `${get("year")}-${get("month")}-${get("day")}`, time: `${get("hour")}:${get("minute")}` };
+}
+
+async function change(rec, data, message) {
+  const id = rec ? rec.id : uuid();
+  await store.queue("infusion", id, "upsert", data);
+  setStatus(`${message} — saved on this phone, will sync`, "pending");
+  await render();
+  await saved();
+  const now = await store.record("infusion", id);
+  if (now && now.state === "synced") setStatus(`${message} and synced`, "ok");
+  else if (now && now.state === "rejected") setStatus(`Not saved: ${now.problem}`, "");
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const day = form.elements.date.value;
+  const time = form.elements.time.value;
+  const duration = Number(form.elements.duration_minutes.value);
+  if (!day || !time) {
+    errorBox.textContent = "Choose the date and time of the session.";
+    errorBox.hidden = false;
+    return;
+  }
+  if (!(duration >= 10 && duration <= 240)) {
+    errorBox.textContent = "The length is between 10 and 240 minutes.";
+    errorBox.hidden = false;
+    return;
+  }
+  errorBox.hidden = true;
+  const data = {
+    scheduled_at: zonedInstant(day, time, zoneOf(account)),
+    duration_minutes: duration,
+    status: editing ? editing.data.status : "planned",
+  };
+  const notes = form.elements.notes.value.trim();
+  if (notes) data.notes = notes;
+  const rec = editing;
+  stopEditing();
+  await change(rec, data, rec ? "Session moved" : "Session added");
+});
+
+function startEditing(rec) {
+  editing = rec;
+  const { day, time } = localParts(rec.data.scheduled_at, zoneOf(account));
+  form.elements.date.value = day;
+  form.elements.time.value = time;
+  form.elements.duration_minutes.value = rec.data.duration_minutes;
+  form.elements.notes.value = rec.data.notes || "";
+  document.getElementById("add-title").textContent = "Move a session";
+  saveButton.textContent = "Save new time";
+  cancelEdit.hidden = false;
+  form.elements.date.focus();
+}
+
+function stopEditing() {
+  editing = null;
+  form.reset();
+  document.getElementById("add-title").textContent = "Add a session";
+  saveButton.textContent = "Add session";
+  cancelEdit.hidden = true;
+}
+cancelEdit.addEventListener("click", stopEditing);
+
+function button(text, label, onClick, extra) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = `button button-small ${extra || "button-quiet"}`;
+  b.textContent = text;
+  b.setAttribute("aria-label", label);
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function item(rec, zone, upcoming) {
+  const li = document.createElement("li");
+  li.className = "entry";
+  const main = document.createElement("div");
+  main.className = "entry-main";
+  const head = document.createElement("div");
+  head.className = "entry-title";
+  const when = `${dateLabel(rec.data.scheduled_at, zone)}, ${timeLabel(rec.data.scheduled_at, zone)}`;
+  head.textContent = when;
+  const detail = document.createElement("div");
+  detail.className = "entry-detail";
+  const state = { planned: upcoming ? "planned" : "planned (not marked done)", completed: "done", cancelled: "cancelled" };
+  detail.textContent = `${rec.data.duration_minutes} min · ${state[rec.data.status] || rec.data.status}` +
+    (rec.data.notes ? ` · ${rec.data.notes}` : "");
+  main.append(head, detail);
+  const badge = document.createElement("span");
+  badge.className = `badge ${rec.state === "pending" ? "pending" : rec.state === "rejected" ? "rejected" : "ok"}`;
+  badge.textContent = rec.state === "pending" ? "Saved on this phone — will sync"
+    : rec.state === "rejected" ? `Not saved: ${rec.problem}` : "Synced";
+  main.append(badge);
+  const actions = document.createElement("div");
+  actions.className = "entry-actions";
+  if (rec.data.status === "planned") {
+    actions.append(button("Move", `Move the session on ${when}`, () => startEditing(rec)));
+    if (!upcoming) {
+      actions.append(button("Mark done", `Mark the session on ${when} as done`,
+        () => change(rec, { ...rec.data, status: "completed" }, "Marked as done")));
+    }
+    actions.append(button("Cancel", `Cancel the session on ${when}`, () => {
+      if (confirm(`Cancel the session on ${when}? Its reminders will stop.`)) {
+        change(rec, { ...rec.data, status: "cancelled" }, "Session cancelled");
+      }
+    }, "button-danger-quiet"));
+  }
+  li.append(main, actions);
+  return li;
+}
+
+async function render() {
+  const zone = zoneOf(account);
+  const now = Date.now();
+  const all = (await store.records("infusion")).filter((r) => r.data)
+    .sort((a, b) => a.data.scheduled_at.localeCompare(b.data.scheduled_at));
+  const upcoming = all.filter((r) => r.data.status === "planned" && new Date(r.data.scheduled_at).getTime() >= now);
+  const past = all.filter((r) => !upcoming.includes(r)).reverse();
+  document.getElementById("upcoming").replaceChildren(...upcoming.map((r) => item(r, zone, true)));
+  document.getElementById("past").replaceChildren(...past.map((r) => item(r, zone, false)));
+  document.getElementById("no-upcoming").hidden = upcoming.length > 0;
+  document.getElementById("no-past").hidden = past.length > 0;
+}
+
+account = await ready();
+await render();
+onChange(() => render());

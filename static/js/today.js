@@ -1,0 +1,233 @@
+// Today: a check-in in a few taps, this day's entries, and post-infusion questions first.
+import {
+  dateLabel, localDay, onChange, ready, saved, shiftDay, store, syncBadge,
+  timeLabel, uuid, zoneOf,
+} from "./app.js";
+
+const form = document.getElementById("checkin");
+const status = document.getElementById("save-status");
+const list = document.getElementById("today-entries");
+const empty = document.getElementById("no-entries");
+const errorBox = document.getElementById("checkin-error");
+const title = document.getElementById("page-title");
+const LABELS = Object.fromEntries(
+  [...form.querySelectorAll(".chip")].map((chip) => [chip.dataset.code, chip.querySelector("label").textContent]),
+);
+const SEVERITY = { 1: "mild", 2: "moderate", 3: "severe" };
+let account = null;
+let editing = null; // the record being edited, if any
+
+function showError(text) {
+  errorBox.textContent = text;
+  errorBox.hidden = !text;
+}
+
+function setStatus(text, kind) {
+  status.textContent = text;
+  status.className = `save-status ${kind || ""}`;
+}
+
+// Side-effect chips: tapping one selects it as mild; the severity choice appears under it.
+form.addEventListener("change", (event) => {
+  const input = event.target;
+  if (input.name === "effect") {
+    const chip = input.closest(".chip");
+    chip.classList.toggle("selected", input.checked);
+    chip.querySelector(".severity").hidden = !input.checked;
+    if (input.value === "other") document.getElementById("other-effect").hidden = !input.checked;
+  }
+  if (input.name === "mood") showError("");
+});
+
+function readForm() {
+  const data = new FormData(form);
+  const mood = data.get("mood");
+  if (mood === null) return null;
+  const effects = data.getAll("effect").map((code) => {
+    const effect = { code, severity: Number(data.get(`severity-${code}`) || 1) };
+    const text = code === "other" ? String(data.get("other_text") || "").trim() : "";
+    if (text) effect.text = text;
+    return effect;
+  });
+  const checkin = {
+    recorded_at: editing ? editing.data.recorded_at : new Date().toISOString(),
+    mood: Number(mood),
+    side_effects: effects,
+  };
+  for (const name of ["anxiety", "energy"]) {
+    const value = data.get(name);
+    if (value !== "" && value !== null) checkin[name] = Number(value);
+  }
+  const sleep = data.get("sleep_hours");
+  if (sleep !== "" && sleep !== null) checkin.sleep_hours = Math.round(Number(sleep) * 2) / 2;
+  const note = String(data.get("note") || "").trim();
+  if (note) checkin.note = note;
+  return checkin;
+}
+
+function resetForm() {
+  form.reset();
+  for (const chip of form.querySelectorAll(".chip")) {
+    chip.classList.remove("selected");
+    chip.querySelector(".severity").hidden = true;
+  }
+  document.getElementById("other-effect").hidden = true;
+  form.querySelector("details.more").open = false;
+}
+
+function fillForm(data) {
+  resetForm();
+  form.querySelector(`input[name="mood"][value="${data.mood}"]`).checked = true;
+  for (const effect of data.side_effects || []) {
+    const box = form.querySelector(`input[name="effect"][value="${effect.code}"]`);
+    if (!box) continue;
+    box.checked = true;
+    box.dispatchEvent(new Event("change", { bubbles: true }));
+    const severity = form.querySelector(`input[name="severity-${effect.code}"][value="${effect.severity}"]`);
+    if (severity) severity.checked = true;
+    if (effect.code === "other" && effect.text) form.elements.other_text.value = effect.text;
+  }
+  const more = ["anxiety", "energy", "sleep_hours", "note"].filter((k) => data[k] !== null && data[k] !== undefined);
+  for (const key of more) form.elements[key].value = data[key];
+  form.querySelector("details.more").open = more.length > 0;
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const checkin = readForm();
+  if (!checkin) {
+    showError("Choose a mood from 0 to 10 first.");
+    form.querySelector('input[name="mood"]').focus();
+    return;
+  }
+  showError("");
+  const id = editing ? editing.id : uuid();
+  try {
+    await store.queue("checkin", id, "upsert", checkin);
+  } catch {
+    showError("This phone could not store the entry. Please try again.");
+    return;
+  }
+  setStatus("Saved on this phone — will sync", "pending");
+  leaveEdit();
+  resetForm();
+  await render();
+  const state = await saved();
+  const rec = await store.record("checkin", id);
+  if (rec && rec.state === "synced") setStatus("Saved and synced", "ok");
+  else if (rec && rec.state === "rejected") setStatus(`Not saved: ${rec.problem}`, "");
+  else if (state.status === 401) setStatus("Saved on this phone — sign in again to sync", "pending");
+});
+
+function enterEdit(rec) {
+  editing = rec;
+  fillForm(rec.data);
+  title.textContent = `Edit entry from ${timeLabel(rec.data.recorded_at, zoneOf(account))}`;
+  document.getElementById("save").textContent = "Save changes";
+  document.getElementById("cancel-edit").hidden = false;
+  document.getElementById("delete-entry").hidden = false;
+  title.focus?.();
+}
+
+function leaveEdit() {
+  editing = null;
+  title.textContent = "How are you today?";
+  document.getElementById("save").textContent = "Save check-in";
+  document.getElementById("cancel-edit").hidden = true;
+  document.getElementById("delete-entry").hidden = true;
+  if (location.search) history.replaceState(null, "", "/");
+}
+
+document.getElementById("cancel-edit").addEventListener("click", () => {
+  leaveEdit();
+  resetForm();
+});
+
+document.getElementById("delete-entry").addEventListener("click", async () => {
+  if (!editing || !confirm("Delete this entry? This cannot be undone.")) return;
+  const id = editing.id;
+  await store.queue("checkin", id, "delete", null);
+  leaveEdit();
+  resetForm();
+  setStatus("Deleted on this phone — will sync", "pending");
+  await render();
+  await saved();
+  setStatus("Deleted", "ok");
+});
+
+function describe(data) {
+  const parts = (data.side_effects || []).map((e) => `${LABELS[e.code] || e.code} (${SEVERITY[e.severity]})`);
+  if (data.anxiety !== undefined && data.anxiety !== null) parts.push(`anxiety ${data.anxiety}`);
+  if (data.energy !== undefined && data.energy !== null) parts.push(`energy ${data.energy}`);
+  if (data.sleep_hours !== undefined && data.sleep_hours !== null) parts.push(`slept ${data.sleep_hours} h`);
+  if (data.note) parts.push("note");
+  return parts.join(", ");
+}
+
+async function render() {
+  const zone = zoneOf(account);
+  const today = localDay(new Date().toISOString(), zone);
+  const checkins = (await store.records("checkin"))
+    .filter((r) => r.data && localDay(r.data.recorded_at, zone) === today)
+    .sort((a, b) => b.data.recorded_at.localeCompare(a.data.recorded_at));
+  list.replaceChildren(
+    ...checkins.map((rec) => {
+      const li = document.createElement("li");
+      li.className = "entry";
+      li.dataset.id = rec.id;
+      const main = document.createElement("div");
+      main.className = "entry-main";
+      const head = document.createElement("div");
+      head.className = "entry-title";
+      head.textContent = `${timeLabel(rec.data.recorded_at, zone)} · mood ${rec.data.mood}`;
+      const detail = document.createElement("div");
+      detail.className = "entry-detail";
+      detail.textContent = describe(rec.data);
+      main.append(head, detail, syncBadge(rec));
+      const edit = document.createElement("button");
+      edit.type = "button";
+      edit.className = "button button-quiet button-small";
+      edit.textContent = "Edit";
+      edit.setAttribute("aria-label", `Edit the ${timeLabel(rec.data.recorded_at, zone)} entry`);
+      edit.addEventListener("click", () => enterEdit(rec));
+      li.append(main, edit);
+      return li;
+    }),
+  );
+  empty.hidden = checkins.length > 0;
+  await offerPostInfusion(zone, today);
+}
+
+/** The day after an infusion (or the evening of it), side effects come first. */
+async function offerPostInfusion(zone, today) {
+  const yesterday = shiftDay(today, -1);
+  const now = Date.now();
+  const infusions = (await store.records("infusion")).filter((r) => {
+    if (!r.data || r.data.status === "cancelled") return false;
+    const day = localDay(r.data.scheduled_at, zone);
+    const ended = new Date(r.data.scheduled_at).getTime() + (r.data.duration_minutes || 60) * 60000;
+    return day === yesterday || (day === today && ended <= now);
+  });
+  const after = infusions.length > 0;
+  const banner = document.getElementById("post-infusion");
+  banner.hidden = !after;
+  form.classList.toggle("post-infusion-first", after);
+  if (after) {
+    const latest = infusions.map((r) => r.data.scheduled_at).sort().pop();
+    banner.querySelector("h2").textContent =
+      localDay(latest, zone) === today ? "After today’s session" : `After your session on ${dateLabel(latest, zone)}`;
+  }
+}
+
+// Reminder links: the weekly questionnaire and session reminders open their own pages.
+const jump = { "?questionnaire": "/assess/phq9", "?sessions": "/infusions" }[location.search];
+if (jump) location.replace(jump);
+
+account = await ready();
+const editId = new URLSearchParams(location.search).get("edit");
+if (editId) {
+  const rec = await store.record("checkin", editId);
+  if (rec && !rec.deleted && rec.data) enterEdit(rec);
+}
+await render();
+onChange(() => render());

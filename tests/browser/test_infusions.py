@@ -1,0 +1,48 @@
+"""Infusions: add a session, move it, cancel it; each change reaches the database."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from playwright.async_api import BrowserContext, Page, expect
+
+from tests.browser.conftest import Db, open_app, sign_up
+
+
+async def test_add_move_and_cancel_a_session(context: BrowserContext, page: Page, db: Db) -> None:
+    me = await sign_up(context)
+    patient = uuid.UUID(me["id"])
+    day = date.today() + timedelta(days=10)
+    await open_app(page, "/infusions")
+    await page.get_by_label("Date").fill(day.isoformat())
+    await page.get_by_label("Time").fill("09:30")
+    await page.get_by_label("Length in minutes").fill("45")
+    await page.get_by_role("button", name="Add session").click()
+    await expect(page.locator("#infusion-status")).to_have_text("Session added and synced")
+    row = await db.fetchrow(
+        "SELECT scheduled_at, duration_minutes, status FROM infusions WHERE patient_id = $1",
+        patient,
+    )
+    local = row["scheduled_at"].astimezone(ZoneInfo("America/New_York"))
+    assert (local.date(), local.hour, local.minute) == (day, 9, 30)
+    assert (row["duration_minutes"], row["status"]) == (45, "planned")
+    upcoming = page.locator("#upcoming > li")
+    await expect(upcoming).to_have_count(1)
+
+    await upcoming.get_by_role("button", name="Move").click()
+    await page.get_by_label("Time").fill("14:00")
+    await page.get_by_role("button", name="Save new time").click()
+    await expect(page.locator("#infusion-status")).to_have_text("Session moved and synced")
+    moved = await db.fetchval("SELECT scheduled_at FROM infusions WHERE patient_id = $1", patient)
+    assert moved.astimezone(ZoneInfo("America/New_York")).hour == 14
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    await upcoming.get_by_role("button", name="Cancel").click()
+    await expect(page.locator("#infusion-status")).to_have_text("Session cancelled and synced")
+    assert await db.fetchval("SELECT status FROM infusions WHERE patient_id = $1", patient) == (
+        "cancelled"
+    )
+    await expect(page.locator("#upcoming > li")).to_have_count(0)
+    await expect(page.locator("#past > li")).to_contain_text("cancelled")

@@ -1,0 +1,134 @@
+"""Notifications in Chromium (DESIGN pitfall 6): headless Chromium has no push service, so
+pushManager.subscribe() is stubbed with a subscription minted by the local test push service,
+and a push is delivered to the real service worker with ServiceWorker.deliverPushMessage."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import msgspec
+from playwright.async_api import BrowserContext, Page, expect
+
+from server.domain.reminders import PAYLOADS
+from tests.browser.conftest import PHONE, Db, eventually, open_app, sign_up
+from tests.live_server import LiveServer
+from tests.push.push_service import PushService
+
+STUB_SUBSCRIBE = """
+(() => {
+  const minted = %s;
+  let current = null;
+  const toBase64Url = (key) => btoa(String.fromCharCode(...new Uint8Array(key)))
+    .replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
+  PushManager.prototype.subscribe = async function (options) {
+    window.__applicationServerKey = toBase64Url(options.applicationServerKey);
+    current = {
+      endpoint: minted.endpoint,
+      expirationTime: null,
+      toJSON: () => ({ endpoint: minted.endpoint, expirationTime: null, keys: minted.keys }),
+      unsubscribe: async () => { current = null; return true; },
+    };
+    return current;
+  };
+  PushManager.prototype.getSubscription = async function () { return current; };
+})();
+"""
+
+NOTIFICATIONS = """async () => (await (await navigator.serviceWorker.ready).getNotifications())
+    .map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data,
+                   actions: n.actions.map((a) => a.title) }))"""
+
+
+async def deliver_push(context: BrowserContext, page: Page, live: LiveServer, data: str) -> None:
+    """Hand a (decrypted) push message to the app's service worker, as the browser would."""
+    cdp = await context.new_cdp_session(page)
+    found: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def updated(event: dict[str, Any]) -> None:
+        for registration in event["registrations"]:
+            if registration["scopeURL"] == f"{live.url}/" and not found.done():
+                found.set_result(registration["registrationId"])
+
+    cdp.on("ServiceWorker.workerRegistrationUpdated", updated)
+    await cdp.send("ServiceWorker.enable")
+    registration = await asyncio.wait_for(found, 10)
+    await cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {"origin": live.url, "registrationId": registration, "data": data},
+    )
+
+
+async def test_subscribe_then_a_push_shows_a_notification_that_opens_the_app(
+    context: BrowserContext, page: Page, db: Db, live: LiveServer
+) -> None:
+    async with PushService() as service:
+        minted = service.subscribe()
+        me = await sign_up(context)
+        await context.grant_permissions(["notifications"], origin=live.url)
+        await context.add_init_script(STUB_SUBSCRIBE % json.dumps(minted.as_json()))
+        await open_app(page, "/settings")
+
+        await expect(page.locator("#push-state")).to_have_text("Reminders are off on this phone.")
+        await page.get_by_role("button", name="Turn on notifications").tap()
+        await expect(page.locator("#push-status")).to_have_text("Reminders are on for this phone")
+        await expect(page.locator("#push-state")).to_have_text("Reminders are on for this phone.")
+        public_key = await (await context.request.get("/api/v1/push/public-key")).json()
+        assert await page.evaluate("window.__applicationServerKey") == public_key["public_key"]
+        stored = await db.fetch(
+            "SELECT endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = $1",
+            uuid.UUID(me["id"]),
+        )
+        assert [tuple(r) for r in stored] == [(minted.endpoint, minted.p256dh, minted.auth)]
+
+    # The payload the reminder worker sends for the daily check-in, as a phone decrypts it.
+    payload = msgspec.json.encode(PAYLOADS["daily_checkin"]).decode()
+    await deliver_push(context, page, live, payload)
+    [shown] = await eventually(page, NOTIFICATIONS)
+    assert shown == {
+        "title": "Afterglow",
+        "body": "Time for your check-in",
+        "tag": "daily",
+        "data": {"url": "/?checkin"},
+        "actions": ["Log now"],
+    }
+
+    # A tap on the notification: the open window moves to the URL the push named.
+    workers = context.service_workers
+    worker = workers[0] if workers else await context.wait_for_event("serviceworker")
+    await worker.evaluate(
+        """async () => {
+            const [notification] = await self.registration.getNotifications();
+            self.dispatchEvent(new NotificationEvent("notificationclick", { notification }));
+        }"""
+    )
+    await page.wait_for_url("**/?checkin")
+    await expect(page.get_by_role("heading", name="How are you today?")).to_be_visible()
+    assert await page.evaluate(NOTIFICATIONS) == []
+
+
+IPHONE_SAFARI = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+
+
+async def test_iphone_safari_is_told_to_add_the_app_to_the_home_screen(
+    context: BrowserContext, page: Page
+) -> None:
+    await sign_up(context)
+    await page.goto("/settings")
+    await expect(page.locator("#ios-hint")).to_be_hidden()
+    iphone = await context.browser.new_context(  # type: ignore[union-attr]
+        base_url=page.url.split("/settings")[0], user_agent=IPHONE_SAFARI, viewport=PHONE
+    )
+    try:
+        phone = await iphone.new_page()
+        await sign_up(iphone)
+        await phone.goto("/settings")
+        await expect(phone.locator("#ios-hint")).to_be_visible()
+        await expect(phone.locator("#ios-hint")).to_contain_text("Add to Home Screen")
+    finally:
+        await iphone.close()
