@@ -7,7 +7,7 @@ never revealed. Every store query that touches patient data then filters on ``Ac
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -15,6 +15,8 @@ import msgspec
 from server.db import Connection
 from server.domain.accounts import User
 from server.problems import NotFound
+from server.store import audit
+from server.store import shares as share_store
 
 
 class Access(msgspec.Struct, frozen=True):
@@ -31,7 +33,33 @@ async def patient_access(conn: Connection, viewer: User, patient_id: UUID) -> Ac
     """Who may see ``patient_id``'s data: raises NotFound for everyone else."""
     if viewer.role == "patient" and viewer.id == patient_id:
         return Access(patient_id=patient_id, viewer=viewer, as_="self")
+    # Read on every request, never cached: a revoked share is refused on the very next one.
+    if viewer.role == "clinician" and await share_store.has_active_share(
+        conn, clinician_id=viewer.id, patient_id=patient_id
+    ):
+        return Access(patient_id=patient_id, viewer=viewer, as_="clinician")
     raise NotFound("No such patient.")
+
+
+async def audit_clinician(
+    conn: Connection,
+    access: Access,
+    action: audit.Action,
+    *,
+    address: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Every clinician view, export and change leaves one audit row; the patient's own use does
+    not (they see the trail in /me/access-log)."""
+    if access.by_clinician:
+        await audit.record(
+            conn,
+            actor=access.viewer,
+            patient_id=access.patient_id,
+            action=action,
+            address=address,
+            detail=detail,
+        )
 
 
 def own_access(patient: User) -> Access:

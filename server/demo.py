@@ -1,0 +1,367 @@
+"""A demo clinic, so anyone can see the product in a minute: ``python -m server demo-data``.
+
+One clinician and five patients, each with 90 days of daily check-ins ending today, weekly PHQ-9
+and GAD-7, an induction series of six infusions (twice a week) with the mood lift after each
+one fading within a few days ("afterglow"), side effects peaking on infusion days, and each a
+different course: remission, partial response with an item-9 answer last week, no response with
+severe side effects, a responder who stopped logging, and a newcomer before the first infusion.
+All of them share with the clinician. Every entry goes through the same write path as the app.
+
+Running it again replaces the demo accounts (found by their emails) and nothing else.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import msgspec
+
+from server import db, security
+from server.access import own_access
+from server.api.assessments import record_assessment
+from server.api.checkins import record_checkin
+from server.api.infusions import record_infusion
+from server.config import Settings
+from server.db import Connection
+from server.domain.accounts import User
+from server.domain.checkins import CheckInContent
+from server.domain.infusions import InfusionContent
+from server.domain.instruments import AssessmentContent
+from server.domain.records import SideEffect
+from server.domain.sharing import code_hash, new_code
+from server.store import audit
+from server.store import shares as share_store
+from server.store import users as user_store
+from server.timeutil import local_day, utc_now
+
+DEMO_PASSWORD = "afterglow-demo"  # noqa: S105 (documented; demo accounts only)
+CLINICIAN_EMAIL = "demo.clinician@example.org"
+DAYS = 90
+INDUCTION = (0, 3, 7, 10, 14, 17)  # days after the first infusion: Monday/Thursday, 3 weeks
+
+
+class DemoPatient(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    email: str
+    timezone: str
+    first_infusion: int | None  # days before today; None: not started
+    start_phq9: int
+    end_phq9: int
+    start_mood: float
+    end_mood: float
+    lift: float  # mood gained the day after an infusion, fading over the next days
+    logs_until: int = 0  # days before today of the last check-in
+    item9_days_ago: int | None = None
+    harsh_side_effects: bool = False
+    maintenance: tuple[int, ...] = ()  # days before today of later single infusions
+    next_planned: int | None = None  # days from today of a planned infusion
+
+
+PATIENTS = (
+    DemoPatient(
+        name="Maya Okafor",
+        email="demo.maya@example.org",
+        timezone="America/New_York",
+        first_infusion=62,
+        start_phq9=21,
+        end_phq9=4,
+        start_mood=2.5,
+        end_mood=7.2,
+        lift=3.0,
+        maintenance=(20,),
+        next_planned=9,
+    ),
+    DemoPatient(
+        name="Daniel Reyes",
+        email="demo.daniel@example.org",
+        timezone="America/Chicago",
+        first_infusion=55,
+        start_phq9=19,
+        end_phq9=12,
+        start_mood=3.0,
+        end_mood=4.8,
+        lift=2.5,
+        item9_days_ago=5,
+        next_planned=2,
+    ),
+    DemoPatient(
+        name="Priya Shah",
+        email="demo.priya@example.org",
+        timezone="America/Los_Angeles",
+        first_infusion=48,
+        start_phq9=23,
+        end_phq9=21,
+        start_mood=2.2,
+        end_mood=2.8,
+        lift=1.5,
+        harsh_side_effects=True,
+        maintenance=(12,),
+    ),
+    DemoPatient(
+        name="Tom Becker",
+        email="demo.tom@example.org",
+        timezone="America/Denver",
+        first_infusion=70,
+        start_phq9=17,
+        end_phq9=8,
+        start_mood=3.5,
+        end_mood=6.5,
+        lift=2.8,
+        logs_until=5,
+        maintenance=(30,),
+    ),
+    DemoPatient(
+        name="Lena Fischer",
+        email="demo.lena@example.org",
+        timezone="America/New_York",
+        first_infusion=None,
+        start_phq9=18,
+        end_phq9=17,
+        start_mood=3.2,
+        end_mood=3.4,
+        lift=0,
+        next_planned=3,
+    ),
+)
+
+
+class DemoLogin(msgspec.Struct, frozen=True):
+    role: str
+    name: str
+    email: str
+
+
+def _at(day: date, hour: int, minute: int, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(hour, minute), zone)
+
+
+def _answers(total: int, items: int, rng: random.Random, item9: int = 0) -> list[int]:
+    """Answers 0-3 summing to ``total``; for the PHQ-9 the last one (item 9) is ``item9``."""
+    free = items - (1 if items == 9 else 0)
+    answers = [0] * free
+    left = total - item9
+    while left > 0:
+        i = rng.randrange(free)
+        if answers[i] < 3:
+            answers[i] += 1
+            left -= 1
+    return answers + ([item9] if items == 9 else [])
+
+
+def _side_effects(since: int | None, harsh: bool, rng: random.Random) -> list[SideEffect]:
+    """What ketamine commonly does: dissociation and nausea on the day, a headache after."""
+    if since is None or since > 2:
+        return [SideEffect("anxiety", 1)] if rng.random() < 0.08 else []
+    if since == 0:
+        found = [SideEffect("dissociation", 3 if harsh else rng.choice((1, 2, 2)))]
+        if harsh or rng.random() < 0.6:
+            found.append(SideEffect("nausea", 3 if harsh else rng.choice((1, 2))))
+        if rng.random() < 0.5:
+            found.append(SideEffect("dizziness", rng.choice((1, 2))))
+        if harsh and rng.random() < 0.5:
+            found.append(SideEffect("elevated_blood_pressure", 2))
+        return found
+    if since == 1:
+        found = [SideEffect("headache", 2 if harsh else 1)] if rng.random() < 0.6 else []
+        if rng.random() < 0.5:
+            found.append(SideEffect("drowsiness", 1))
+        return found
+    return [SideEffect("headache", 1)] if rng.random() < 0.25 else []
+
+
+async def _log_patient(
+    conn: Connection, user: User, spec: DemoPatient, today: date, rng: random.Random
+) -> None:
+    zone = user.zone
+    access = own_access(user)
+    now = utc_now()
+    infusion_days: list[int] = []
+    if spec.first_infusion is not None:
+        infusion_days = [spec.first_infusion - d for d in INDUCTION] + list(spec.maintenance)
+    for ago in infusion_days:
+        await record_infusion(
+            conn,
+            access,
+            zone,
+            uuid4(),
+            InfusionContent(
+                scheduled_at=_at(today - timedelta(days=ago), 10, 0, zone),
+                duration_minutes=40,
+                status="completed",
+            ),
+            updated_at=now,
+            updated_by=user.id,
+            now=now,
+        )
+    if spec.next_planned is not None:
+        await record_infusion(
+            conn,
+            access,
+            zone,
+            uuid4(),
+            InfusionContent(
+                scheduled_at=_at(today + timedelta(days=spec.next_planned), 10, 0, zone),
+                duration_minutes=40,
+                status="planned",
+            ),
+            updated_at=now,
+            updated_by=user.id,
+            now=now,
+        )
+
+    def progress(ago: int) -> float:
+        """0 before treatment, rising to 1 at today."""
+        if spec.first_infusion is None or ago > spec.first_infusion:
+            return 0.0
+        return 1 - ago / spec.first_infusion
+
+    for ago in range(DAYS - 1, spec.logs_until - 1, -1):
+        day = today - timedelta(days=ago)
+        given = [d for d in infusion_days if d >= ago]
+        since = None if not given else min(given) - ago
+        mood = spec.start_mood + (spec.end_mood - spec.start_mood) * progress(ago)
+        if since is not None and since <= 3:
+            # The afterglow: up the day after, fading back over two or three days.
+            mood += (-0.3, 1.0, 0.55, 0.2)[since] * spec.lift
+        mood += rng.gauss(0, 0.7)
+        skipped = since != 0 and rng.random() < 0.07
+        if skipped or (ago == 0 and datetime.now(zone).hour < 20):
+            continue
+        await record_checkin(
+            conn,
+            access,
+            zone,
+            uuid4(),
+            CheckInContent(
+                recorded_at=_at(day, 20, rng.randrange(60), zone),
+                mood=max(0, min(10, round(mood))),
+                anxiety=max(0, min(10, round(9 - mood + rng.gauss(0, 1)))),
+                energy=max(0, min(10, round(mood + rng.gauss(0, 1)))),
+                sleep_hours=round(max(3.0, min(10.0, 6.5 + rng.gauss(0, 1))) * 2) / 2,
+                side_effects=_side_effects(since, spec.harsh_side_effects, rng),
+            ),
+            updated_at=now,
+            now=now,
+        )
+
+    for ago in range(DAYS - 2, -1, -7):
+        day = today - timedelta(days=ago)
+        phq9 = round(spec.start_phq9 + (spec.end_phq9 - spec.start_phq9) * progress(ago))
+        phq9 = max(0, min(27, phq9 + rng.choice((-1, 0, 0, 1))))
+        item9 = 1 if spec.item9_days_ago is not None and abs(ago - spec.item9_days_ago) < 4 else 0
+        for instrument, total, items in (
+            ("phq9", max(phq9, item9), 9),
+            ("gad7", max(0, min(21, round(phq9 * 0.75) + rng.choice((-1, 0, 1)))), 7),
+        ):
+            await record_assessment(
+                conn,
+                access,
+                zone,
+                uuid4(),
+                AssessmentContent(
+                    instrument=instrument,  # type: ignore[arg-type]
+                    answers=_answers(total, items, rng, item9 if items == 9 else 0),
+                    taken_at=_at(day, 9, 30, zone),
+                ),
+                updated_at=now,
+                now=now,
+            )
+
+
+async def create_demo_clinic(
+    conn: Connection, *, seed: int = 7, progress: Callable[[str], None] = lambda _: None
+) -> list[DemoLogin]:
+    """Replace the demo accounts with a fresh clinic; returns the logins."""
+    emails = [CLINICIAN_EMAIL, *(p.email for p in PATIENTS)]
+    await conn.execute("DELETE FROM users WHERE lower(email) = ANY($1::text[])", emails)
+    password_hash = await security.hash_password(DEMO_PASSWORD)
+    rng = random.Random(seed)
+    clinician = await user_store.create_user(
+        conn,
+        email=CLINICIAN_EMAIL,
+        role="clinician",
+        password_hash=password_hash,
+        display_name="Dr. Ana Lindqvist",
+        timezone="America/New_York",
+    )
+    logins = [DemoLogin("clinician", clinician.display_name, clinician.email)]
+    for spec in PATIENTS:
+        async with conn.transaction():
+            user = await user_store.create_user(
+                conn,
+                email=spec.email,
+                role="patient",
+                password_hash=password_hash,
+                display_name=spec.name,
+                timezone=spec.timezone,
+            )
+            # The account is as old as the log, so adherence counts the whole 90 days.
+            created = await conn.fetchval(
+                "UPDATE users SET created_at = now() - $2::interval WHERE id = $1"
+                " RETURNING created_at",
+                user.id,
+                timedelta(days=DAYS),
+            )
+            user = msgspec.structs.replace(user, created_at=created)
+            await _log_patient(conn, user, spec, local_day(utc_now(), user.zone), rng)
+            await _share(conn, user, clinician)
+        progress(spec.name)
+        logins.append(DemoLogin("patient", spec.name, spec.email))
+    return logins
+
+
+async def _share(conn: Connection, patient: User, clinician: User) -> UUID:
+    code = new_code()
+    share = await share_store.create_share(
+        conn,
+        patient_id=patient.id,
+        code_hash=code_hash(code),
+        expires_at=utc_now() + timedelta(hours=72),
+    )
+    await share_store.accept_code(conn, code_hash=code_hash(code), clinician_id=clinician.id)
+    detail = {"share_id": str(share.id)}
+    await audit.record(
+        conn,
+        actor=patient,
+        patient_id=patient.id,
+        action="share_create",
+        address="demo-data",
+        detail=detail,
+    )
+    await audit.record(
+        conn,
+        actor=clinician,
+        patient_id=patient.id,
+        action="share_accept",
+        address="demo-data",
+        detail=detail,
+    )
+    return share.id
+
+
+async def run(settings: Settings) -> int:
+    """The ``demo-data`` command: migrate, build the clinic, print the logins."""
+    url = await db.database_url(settings)
+    plain = await asyncpg.connect(url, timeout=10)
+    try:
+        await db.migrate(plain)
+    finally:
+        await plain.close()
+    pool = await db.create_pool(url, settings, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            logins = await create_demo_clinic(
+                conn, progress=lambda name: print(f"  made {name}", flush=True)
+            )
+    finally:
+        await pool.close()
+    print(f"\nDemo clinic ready. Every demo account's password is: {DEMO_PASSWORD}")
+    for login in logins:
+        print(f"  {login.role:<9} {login.name:<18} {login.email}")
+    print("Sign in at /login: the clinician sees the patient list at /clinician.")
+    return 0

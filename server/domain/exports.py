@@ -1,0 +1,345 @@
+"""Exports of a patient's log: CSV for a spreadsheet, and a FHIR R4 Bundle for a health record.
+
+CSV: one row per entry (check-in, assessment, infusion), oldest first, with the columns in
+``CSV_COLUMNS``:
+
+    kind              checkin | assessment | infusion
+    id                the entry's UUID
+    local_day         YYYY-MM-DD in the patient's time zone
+    time              ISO 8601 with the patient's UTC offset (recorded, taken or scheduled)
+    mood, anxiety, energy   check-in ratings 0–10 (mood: 0 worst, 10 best)
+    sleep_hours       check-in hours of sleep
+    side_effects      check-in side effects as code:severity (1 mild, 2 moderate, 3 severe),
+                      separated by "; " ("other" adds its text: other:1:text)
+    instrument        assessment: phq9 | gad7
+    answers           assessment answers, item by item, separated by spaces
+    total, band       assessment total score and severity band
+    item9             PHQ-9 item 9 (thoughts of death or self-harm), 0–3
+    status            infusion: planned | completed | cancelled
+    duration_minutes  infusion length
+    note              the check-in's note or the infusion's notes
+
+Free text that a spreadsheet would run as a formula (starting with = + - @) is prefixed with '.
+
+FHIR: a Bundle of type collection holding the Patient; a QuestionnaireResponse per PHQ-9
+(LOINC 44249-1) and GAD-7 (69737-5) with LOINC item and answer codes; an Observation of each
+total (44261-6, 70274-6) and of PHQ-9 item 9 (44260-8), each ``derivedFrom`` its response; an
+Observation per check-in (mood, with anxiety, energy, sleep and side effects as components);
+and a Procedure per infusion. Ids are stable: an entry's own UUID, or a UUID derived from it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid5
+from zoneinfo import ZoneInfo
+
+from server.domain.accounts import User
+from server.domain.instruments import GAD7, PHQ9, PHQ9_ITEM9_LOINC, Instrument
+from server.domain.records import Assessment, CheckIn, Infusion
+
+CSV_COLUMNS = (
+    "kind",
+    "id",
+    "local_day",
+    "time",
+    "mood",
+    "anxiety",
+    "energy",
+    "sleep_hours",
+    "side_effects",
+    "instrument",
+    "answers",
+    "total",
+    "band",
+    "item9",
+    "status",
+    "duration_minutes",
+    "note",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str | None) -> str:
+    if not value:
+        return ""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _num(value: float | int | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def export_csv(
+    checkins: Sequence[CheckIn],
+    assessments: Sequence[Assessment],
+    infusions: Sequence[Infusion],
+    zone: ZoneInfo,
+) -> str:
+    rows: list[tuple[datetime, dict[str, str]]] = []
+    for c in checkins:
+        effects = "; ".join(
+            f"{e.code}:{e.severity}" + (f":{e.text}" if e.text else "") for e in c.side_effects
+        )
+        rows.append(
+            (
+                c.recorded_at,
+                {
+                    "kind": "checkin",
+                    "id": str(c.id),
+                    "local_day": c.local_day.isoformat(),
+                    "time": c.recorded_at.astimezone(zone).isoformat(),
+                    "mood": _num(c.mood),
+                    "anxiety": _num(c.anxiety),
+                    "energy": _num(c.energy),
+                    "sleep_hours": _num(c.sleep_hours),
+                    "side_effects": _text(effects),
+                    "note": _text(c.note),
+                },
+            )
+        )
+    for a in assessments:
+        rows.append(
+            (
+                a.taken_at,
+                {
+                    "kind": "assessment",
+                    "id": str(a.id),
+                    "local_day": a.local_day.isoformat(),
+                    "time": a.taken_at.astimezone(zone).isoformat(),
+                    "instrument": a.instrument,
+                    "answers": " ".join(str(x) for x in a.answers),
+                    "total": str(a.total),
+                    "band": a.band,
+                    "item9": _num(a.item9),
+                },
+            )
+        )
+    for i in infusions:
+        rows.append(
+            (
+                i.scheduled_at,
+                {
+                    "kind": "infusion",
+                    "id": str(i.id),
+                    "local_day": i.local_day.isoformat(),
+                    "time": i.scheduled_at.astimezone(zone).isoformat(),
+                    "status": i.status,
+                    "duration_minutes": str(i.duration_minutes),
+                    "note": _text(i.notes),
+                },
+            )
+        )
+    rows.sort(key=lambda r: (r[0], r[1]["kind"], r[1]["id"]))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, restval="", lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(row for _, row in rows)
+    return out.getvalue()
+
+
+# --- FHIR R4 ---------------------------------------------------------------------------------
+
+LOINC = "http://loinc.org"
+SURVEY = {
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+            "code": "survey",
+            "display": "Survey",
+        }
+    ]
+}
+ANSWER_CODES = (  # the LOINC answer list LL358-3, shared by PHQ-9 and GAD-7
+    ("LA6568-5", "Not at all"),
+    ("LA6569-3", "Several days"),
+    ("LA6570-1", "More than half the days"),
+    ("LA6571-9", "Nearly every day"),
+)
+ITEM_CODES = {
+    PHQ9.id: (
+        "44250-9",
+        "44255-8",
+        "44259-0",
+        "44254-1",
+        "44251-7",
+        "44258-2",
+        "44252-5",
+        "44253-3",
+        PHQ9_ITEM9_LOINC,
+    ),
+    GAD7.id: ("69725-0", "68509-9", "69733-4", "69734-2", "69735-9", "69689-8", "69736-7"),
+}
+INSTRUMENTS = {PHQ9.id: PHQ9, GAD7.id: GAD7}
+PROCEDURE_STATUS = {"planned": "preparation", "completed": "completed", "cancelled": "not-done"}
+_SLEEP_LOINC = "93832-4"  # Sleep duration
+
+
+def _urn(value: UUID) -> str:
+    return f"urn:uuid:{value}"
+
+
+def _derived(entry_id: UUID, what: str) -> UUID:
+    """A stable id for a resource derived from an entry (an assessment's total, ...)."""
+    return uuid5(entry_id, what)
+
+
+def _code(system: str, code: str, display: str) -> dict[str, Any]:
+    return {"coding": [{"system": system, "code": code, "display": display}], "text": display}
+
+
+def _answer(value: int) -> dict[str, Any]:
+    code, display = ANSWER_CODES[value]
+    return {"system": LOINC, "code": code, "display": display}
+
+
+def _assessment_resources(
+    a: Assessment, subject: dict[str, str], zone: ZoneInfo
+) -> list[dict[str, Any]]:
+    instrument: Instrument = INSTRUMENTS[a.instrument]
+    codes = ITEM_CODES[a.instrument]
+    taken = a.taken_at.astimezone(zone).isoformat()
+    response_ref = {"reference": _urn(a.id)}
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "id": str(a.id),
+        "questionnaire": f"{LOINC}/q/{instrument.loinc_panel}",
+        "status": "completed",
+        "subject": subject,
+        "authored": taken,
+        "item": [
+            {
+                "linkId": codes[n],
+                "text": item.text,
+                "answer": [{"valueCoding": _answer(a.answers[n])}],
+            }
+            for n, item in enumerate(instrument.items)
+        ],
+    }
+    total = {
+        "resourceType": "Observation",
+        "id": str(_derived(a.id, "total")),
+        "status": "final",
+        "category": [SURVEY],
+        "code": _code(LOINC, instrument.loinc_total, f"{instrument.name} total score"),
+        "subject": subject,
+        "effectiveDateTime": taken,
+        "valueInteger": a.total,
+        "derivedFrom": [response_ref],
+    }
+    resources: list[dict[str, Any]] = [response, total]
+    if a.item9 is not None:
+        resources.append(
+            {
+                "resourceType": "Observation",
+                "id": str(_derived(a.id, "item9")),
+                "status": "final",
+                "category": [SURVEY],
+                "code": _code(
+                    LOINC,
+                    PHQ9_ITEM9_LOINC,
+                    "Thoughts that you would be better off dead, or of hurting yourself",
+                ),
+                "subject": subject,
+                "effectiveDateTime": taken,
+                "valueCodeableConcept": {"coding": [_answer(a.item9)]},
+                "derivedFrom": [response_ref],
+            }
+        )
+    return resources
+
+
+def _checkin_resource(
+    c: CheckIn, subject: dict[str, str], zone: ZoneInfo, system: str
+) -> dict[str, Any]:
+    components: list[dict[str, Any]] = []
+    for name, value in (("anxiety", c.anxiety), ("energy", c.energy)):
+        if value is not None:
+            components.append(
+                {"code": _code(system, name, f"{name.title()} (0–10)"), "valueInteger": value}
+            )
+    if c.sleep_hours is not None:
+        components.append(
+            {
+                "code": _code(LOINC, _SLEEP_LOINC, "Sleep duration"),
+                "valueQuantity": {
+                    "value": c.sleep_hours,
+                    "unit": "h",
+                    "system": "http://unitsofmeasure.org",
+                    "code": "h",
+                },
+            }
+        )
+    for effect in c.side_effects:
+        component: dict[str, Any] = {
+            "code": _code(system, f"side-effect-{effect.code}", effect.code.replace("_", " ")),
+            "valueInteger": effect.severity,
+        }
+        if effect.text:
+            component["code"]["text"] = effect.text
+        components.append(component)
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": str(c.id),
+        "status": "final",
+        "category": [SURVEY],
+        "code": _code(system, "mood", "Mood (0 worst – 10 best)"),
+        "subject": subject,
+        "effectiveDateTime": c.recorded_at.astimezone(zone).isoformat(),
+        "valueInteger": c.mood,
+    }
+    if components:
+        resource["component"] = components
+    if c.note:
+        resource["note"] = [{"text": c.note}]
+    return resource
+
+
+def _infusion_resource(i: Infusion, subject: dict[str, str], zone: ZoneInfo) -> dict[str, Any]:
+    start = i.scheduled_at.astimezone(zone)
+    resource: dict[str, Any] = {
+        "resourceType": "Procedure",
+        "id": str(i.id),
+        "status": PROCEDURE_STATUS[i.status],
+        "code": {"text": "Ketamine infusion"},
+        "subject": subject,
+    }
+    if i.status != "cancelled":
+        resource["performedDateTime"] = start.isoformat()
+    if i.notes:
+        resource["note"] = [{"text": i.notes}]
+    return resource
+
+
+def fhir_bundle(
+    patient: User,
+    checkins: Sequence[CheckIn],
+    assessments: Sequence[Assessment],
+    infusions: Sequence[Infusion],
+    *,
+    base_url: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """``base_url`` names this deployment's code system for check-in items (no standard codes
+    exist for a 0–10 mood rating)."""
+    zone = patient.zone
+    system = f"{base_url}/fhir/CodeSystem/checkin"
+    subject = {"reference": _urn(patient.id), "display": patient.display_name}
+    resources: list[dict[str, Any]] = [
+        {"resourceType": "Patient", "id": str(patient.id), "name": [{"text": patient.display_name}]}
+    ]
+    for a in assessments:
+        resources.extend(_assessment_resources(a, subject, zone))
+    resources.extend(_checkin_resource(c, subject, zone, system) for c in checkins)
+    resources.extend(_infusion_resource(i, subject, zone) for i in infusions)
+    return {
+        "resourceType": "Bundle",
+        "id": str(_derived(patient.id, f"export-{now.isoformat()}")),
+        "type": "collection",
+        "timestamp": now.isoformat(),
+        "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in resources],
+    }

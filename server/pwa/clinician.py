@@ -1,0 +1,286 @@
+"""The clinician's pages: the patient list, a patient's one-page summary, and entering a code.
+
+Server-rendered, no script needed, printable on two pages. The access check and the audit are
+the JSON API's own (server/access.py, server/api/patients.py); a signed-out visitor is sent to
+/login, anyone without access gets 404.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER
+from litestar.types import ControllerRouterHandler
+
+from server import security
+from server.access import audit_clinician
+from server.api import DbPool
+from server.api.patients import clinician_patients, open_patient
+from server.api.shares import accept_share
+from server.db import transaction
+from server.domain.accounts import User
+from server.domain.infusion_effects import BUCKETS
+from server.domain.instruments import GAD7, PHQ9
+from server.domain.summary import Summary
+from server.problems import AppError
+from server.pwa import clinician_charts
+from server.store import summary as summary_store
+from server.timeutil import local_day, utc_now
+
+AnyRequest = Request[Any, Any, Any]
+Preset = Literal["since_infusion", "30", "90", "all"]
+PRESETS: tuple[tuple[Preset, str], ...] = (
+    ("since_infusion", "Since last infusion"),
+    ("30", "30 days"),
+    ("90", "90 days"),
+    ("all", "All"),
+)
+PRINT_ROWS = 12  # flags and afterglow rows shown, so the page prints on two sheets
+BAND_LABELS = {b.id: b.label for b in (*PHQ9.bands, *GAD7.bands)}
+FLAG_LABELS = {
+    "item9": "PHQ-9 item 9",
+    "phq9_worse": "PHQ-9 worse",
+    "severe_side_effect": "Severe side effect",
+    "no_checkin": "No check-in",
+}
+TREND_LABELS = {
+    "remission": "Remission",
+    "response": "Response",
+    "partial response": "Partial response",
+    "no response": "No response yet",
+    "worse": "Worse",
+}
+ENDED_LABELS = {
+    "fell_back": "back to the pre-infusion level",
+    "next_infusion": "until the next infusion",
+    "ongoing": "still above (as of the last check-in)",
+    "not_enough_data": "fewer than 3 check-ins in the week before",
+}
+BUCKET_LABELS = {"0": "Day 0", "1": "Day 1", "2": "Day 2", "3+": "Day 3+", "none": "Before"}
+
+
+def _sign_in(request: AnyRequest) -> Redirect:
+    return Redirect(f"/login?next={request.url.path}")
+
+
+def _when(moment: datetime | None, zone: ZoneInfo) -> str:
+    if moment is None:
+        return "never"
+    local = moment.astimezone(zone)
+    return f"{local:%b} {local.day}, {local.year} {local:%H:%M}"
+
+
+def _day(day: date | None) -> str:
+    return "—" if day is None else f"{day:%b} {day.day}, {day.year}"
+
+
+def _short_day(day: date, year: int) -> str:
+    """A day in a table: the year only when it is not the range's."""
+    return f"{day:%b} {day.day}" + ("" if day.year == year else f", {day.year}")
+
+
+def _pct(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:+.0f}%".replace("-", "−")
+
+
+def preset_range(
+    preset: Preset, today: date, last_infusion: date | None, started: date
+) -> tuple[date, date]:
+    if preset == "since_infusion" and last_infusion is not None:
+        return min(last_infusion, today), today
+    if preset == "all":
+        return min(started, today), today
+    days = 90 if preset == "90" else 30
+    return today - timedelta(days=days - 1), today
+
+
+@get("/clinician", include_in_schema=False)
+async def patient_list(request: AnyRequest, pool: DbPool) -> Template | Redirect:
+    user = await security.current_user(request)
+    if user is None:
+        return _sign_in(request)
+    if user.role != "clinician":
+        return Redirect("/")
+    now = utc_now()
+    async with transaction(pool) as conn:
+        rows = await clinician_patients(conn, user, now, security.client_address(request))
+    patients = []
+    for r in rows:
+        o = r.overview
+        since = (
+            None if o.last_checkin_day is None else (local_day(now, user.zone) - o.last_checkin_day)
+        )
+        patients.append(
+            {
+                "id": r.patient_id,
+                "name": r.display_name,
+                "last_checkin": _day(o.last_checkin_day),
+                "days_since": None if since is None else since.days,
+                "phq9": o.phq9.latest,
+                "band": BAND_LABELS.get(o.phq9.latest_band or "", ""),
+                "phq9_day": _day(o.phq9.latest_day),
+                "change": _pct(o.phq9.change_pct),
+                "trend": TREND_LABELS.get(o.trend or "", "No baseline"),
+                "flags": [
+                    {"label": FLAG_LABELS[f.kind], "day": _day(f.day), "detail": f.detail}
+                    for f in o.flags
+                ],
+                "urgent": any(f.kind == "item9" for f in o.flags),
+            }
+        )
+    return Template(
+        "clinician/patients.html",
+        context={"user": user, "patients": patients, "page": "clinician-patients"},
+    )
+
+
+@get("/clinician/patients/{patient_id:str}", include_in_schema=False)
+async def patient_summary(
+    request: AnyRequest,
+    patient_id: str,
+    pool: DbPool,
+    preset: Annotated[Preset, Parameter(query="range")] = "90",
+) -> Template | Redirect:
+    user = await security.current_user(request)
+    if user is None:
+        return _sign_in(request)
+    now = utc_now()
+    async with transaction(pool) as conn:
+        access, patient = await open_patient(conn, user, patient_id)
+        today = local_day(now, patient.zone)
+        last_infusion = await summary_store.last_given_infusion_day(conn, access, now)
+        started = await summary_store.started_day(conn, access, patient)
+        first, last = preset_range(preset, today, last_infusion, started)
+        summary = await summary_store.patient_summary(
+            conn, access, patient, first=first, last=last, now=now, started=started
+        )
+        reach = await summary_store.reminder_reach(conn, access, now)
+        await audit_clinician(
+            conn,
+            access,
+            "view_summary",
+            address=security.client_address(request),
+            detail={"from": first.isoformat(), "to": last.isoformat(), "page": True},
+        )
+    return Template(
+        "clinician/summary.html",
+        context=_summary_context(user, patient, summary, reach, preset, last_infusion, now),
+    )
+
+
+def _summary_context(
+    viewer: User,
+    patient: User,
+    summary: Summary,
+    reach: summary_store.ReminderReach,
+    preset: Preset,
+    last_infusion: date | None,
+    now: datetime,
+) -> dict[str, Any]:
+    phq9, gad7 = summary.phq9, summary.gad7
+    flags = summary.flags
+    glow = summary.afterglow[-PRINT_ROWS:]
+    effects = summary.side_effects
+    return {
+        "page": "clinician-summary",
+        "user": viewer,
+        "patient": patient,
+        "first": _day(summary.first),
+        "last": _day(summary.last),
+        "preset": preset,
+        "presets": PRESETS,
+        "last_infusion": _day(last_infusion),
+        "phq9": phq9,
+        "phq9_band": BAND_LABELS.get(phq9.latest_band or "", ""),
+        "phq9_baseline_day": _day(phq9.baseline_day),
+        "phq9_latest_day": _day(phq9.latest_day),
+        "phq9_change": _pct(phq9.change_pct),
+        "gad7": gad7,
+        "gad7_band": BAND_LABELS.get(gad7.latest_band or "", ""),
+        "gad7_latest_day": _day(gad7.latest_day),
+        "adherence": summary.adherence,
+        "adherence_pct": (
+            None if summary.adherence.ratio is None else round(summary.adherence.ratio * 100)
+        ),
+        "last_checkin": _day(summary.last_checkin_day),
+        "flags": [
+            {
+                "label": FLAG_LABELS[f.kind],
+                "kind": f.kind,
+                "day": _short_day(f.day, summary.last.year),
+                "detail": f.detail,
+            }
+            for f in flags[:PRINT_ROWS]
+        ],
+        "more_flags": max(0, len(flags) - PRINT_ROWS),
+        "mood_chart": clinician_charts.mood_chart(summary),
+        "scores_chart": clinician_charts.scores_chart(summary),
+        "buckets": [(b, BUCKET_LABELS[b], effects.checkins_by_day[b]) for b in BUCKETS],
+        "effects": effects,
+        "afterglow": [
+            {
+                "day": _short_day(g.day, summary.last.year),
+                "pre_level": "—" if g.pre_level is None else f"{g.pre_level:.1f}",
+                "days": "—" if g.days is None else g.days,
+                "ended": ENDED_LABELS[g.ended],
+            }
+            for g in glow
+        ],
+        "more_afterglow": len(summary.afterglow) - len(glow),
+        "reach": reach,
+        "last_delivery": _when(reach.last_delivery_at, viewer.zone),
+        "last_failure": _when(reach.last_failure_at, viewer.zone),
+        "generated": _when(now, viewer.zone),
+        "export_from": summary.first.isoformat(),
+        "export_to": summary.last.isoformat(),
+    }
+
+
+@get("/clinician/accept", include_in_schema=False)
+async def accept_form(request: AnyRequest) -> Template | Redirect:
+    user = await security.current_user(request)
+    if user is None:
+        return _sign_in(request)
+    if user.role != "clinician":
+        return Redirect("/")
+    return Template("clinician/accept.html", context={"user": user, "page": "clinician-accept"})
+
+
+@post("/clinician/accept", include_in_schema=False, status_code=HTTP_303_SEE_OTHER)
+async def accept_submit(
+    request: AnyRequest,
+    pool: DbPool,
+    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Template | Redirect:
+    user = await security.current_user(request)
+    if user is None:
+        return _sign_in(request)
+    if user.role != "clinician":
+        return Redirect("/")
+    code = data.get("code", "")[:40]
+    try:
+        share = await accept_share(pool, user, code, security.client_address(request))
+    except AppError as error:
+        return Template(
+            "clinician/accept.html",
+            context={"user": user, "page": "clinician-accept", "error": error.detail, "code": code},
+            status_code=error.status,
+            headers=error.headers,
+        )
+    return Redirect(f"/clinician/patients/{share.patient_id}", status_code=HTTP_303_SEE_OTHER)
+
+
+CLINICIAN_PAGES: list[ControllerRouterHandler] = [
+    patient_list,
+    patient_summary,
+    accept_form,
+    accept_submit,
+]

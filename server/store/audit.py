@@ -1,0 +1,132 @@
+"""The audit trail: append-only rows of who did what to which patient's data, from where.
+
+The table refuses UPDATE and DELETE (a trigger); rows about a patient go only when the patient's
+account is erased.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+from uuid import UUID
+
+import msgspec
+
+from server.db import Connection
+from server.domain.accounts import User
+
+if TYPE_CHECKING:  # server.access imports this module
+    from server.access import Access
+
+Action = Literal[
+    "sign_in",
+    "share_create",
+    "share_accept",
+    "share_revoke",
+    "view_summary",
+    "view_patient_list",
+    "view_infusions",
+    "export_csv",
+    "export_fhir",
+    "infusion_change",
+]
+
+
+class AuditEvent(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    at: datetime
+    patient_id: UUID | None
+    actor_id: UUID | None
+    actor_role: str
+    actor_name: str
+    action: str
+    address: str
+    detail: dict[str, Any] | None = None
+
+
+async def record(
+    conn: Connection,
+    *,
+    actor: User,
+    patient_id: UUID | None,
+    action: Action,
+    address: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    await conn.execute(
+        """INSERT INTO audit_events (patient_id, actor_id, actor_role, actor_name, action,
+                                     address, detail)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+        patient_id,
+        actor.id,
+        actor.role,
+        actor.display_name,
+        action,
+        address,
+        detail,
+    )
+
+
+async def record_many(
+    conn: Connection,
+    *,
+    actor: User,
+    patient_ids: Sequence[UUID],
+    action: Action,
+    address: str,
+) -> None:
+    """One row per patient, in one statement (the clinician's patient list)."""
+    if not patient_ids:
+        return
+    await conn.execute(
+        """INSERT INTO audit_events (patient_id, actor_id, actor_role, actor_name, action, address)
+           SELECT unnest($1::uuid[]), $2, $3, $4, $5, $6""",
+        list(patient_ids),
+        actor.id,
+        actor.role,
+        actor.display_name,
+        action,
+        address,
+    )
+
+
+async def events_of_patient(
+    conn: Connection, patient_id: UUID, *, limit: int, before: int | None = None
+) -> list[AuditEvent]:
+    """Newest first; ``before`` is the id of the last event of the previous page."""
+    rows = await conn.fetch(
+        """SELECT id, at, patient_id, actor_id, actor_role, actor_name, action, address, detail
+             FROM audit_events
+            WHERE patient_id = $1 AND ($2::bigint IS NULL OR id < $2)
+            ORDER BY id DESC
+            LIMIT $3""",
+        patient_id,
+        before,
+        limit,
+    )
+    return [_event(r) for r in rows]
+
+
+def _event(r: Any) -> AuditEvent:
+    return AuditEvent(
+        id=r["id"],
+        at=r["at"],
+        patient_id=r["patient_id"],
+        actor_id=r["actor_id"],
+        actor_role=r["actor_role"],
+        actor_name=r["actor_name"],
+        action=r["action"],
+        address=r["address"],
+        detail=r["detail"],
+    )
+
+
+async def trail_for_export(conn: Connection, access: Access) -> list[AuditEvent]:
+    """The patient's whole access log, oldest first (their data export)."""
+    rows = await conn.fetch(
+        """SELECT id, at, patient_id, actor_id, actor_role, actor_name, action, address, detail
+             FROM audit_events WHERE patient_id = $1 ORDER BY id""",
+        access.patient_id,
+    )
+    return [_event(r) for r in rows]

@@ -1,0 +1,126 @@
+"""Who may reach a patient's data: every endpoint and page that takes a patient id, for every
+kind of viewer. Only the patient and a clinician with an active share get through; everyone
+else is told the patient does not exist (404), anonymous API calls get 401, anonymous pages a
+redirect to /login.
+
+(The log endpoints, /checkins etc., take no patient id: they are always the caller's own.)
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from litestar import Litestar
+
+from server import db
+from tests.api.sharing_helpers import at, days_ago, log_assessment, log_checkin, make_code, share
+from tests.conftest import Client, make_clinician, register
+
+VIEWERS = (
+    "patient",
+    "other_patient",
+    "clinician_shared",
+    "clinician_unshared",
+    "clinician_revoked",
+    "clinician_expired_code",
+    "anonymous",
+)
+ALLOWED = {"patient", "clinician_shared"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    method: str
+    path: str  # {id} is the patient's id; {new} a fresh UUID
+    page: bool = False
+    ok: int = 200
+
+
+ENDPOINTS = (
+    Endpoint("summary", "GET", "/api/v1/patients/{id}/summary"),
+    Endpoint("summary_range", "GET", "/api/v1/patients/{id}/summary?from=2025-01-01&to=2025-03-31"),
+    Endpoint("export_csv", "GET", "/api/v1/patients/{id}/export.csv"),
+    Endpoint("export_fhir", "GET", "/api/v1/patients/{id}/export.fhir"),
+    Endpoint("infusions", "GET", "/api/v1/patients/{id}/infusions"),
+    Endpoint("infusion_put", "PUT", "/api/v1/patients/{id}/infusions/{new}", ok=201),
+    Endpoint("summary_page", "GET", "/clinician/patients/{id}", page=True),
+    Endpoint("summary_page_all", "GET", "/clinician/patients/{id}?range=all", page=True),
+)
+INFUSION = {"scheduled_at": at(days_ago(-30)), "duration_minutes": 40}
+
+
+@pytest.fixture(scope="module")
+async def world(app: Litestar, pool: db.Pool) -> dict[str, Any]:
+    """One patient with some data, and one client for each kind of viewer."""
+    viewers: dict[str, Client] = {name: Client(app) for name in VIEWERS}
+    patient = viewers["patient"]
+    patient.me = await register(patient)  # type: ignore[attr-defined]
+    await log_assessment(patient, days_ago(5), "phq9", 14)
+    await log_checkin(patient, days_ago(2), 5, [("nausea", 1)])
+    await register(viewers["other_patient"])
+    for name in VIEWERS:
+        if name.startswith("clinician"):
+            await make_clinician(pool, viewers[name], name)
+    await share(patient, viewers["clinician_shared"])
+    revoked = await share(patient, viewers["clinician_revoked"])
+    assert (await patient.delete(f"/api/v1/shares/{revoked}")).status_code == 204
+    expired = await make_code(patient)
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE shares SET expires_at = now() - interval '1 minute' WHERE id = $1",
+            uuid.UUID(expired["id"]),
+        )
+    attempt = await viewers["clinician_expired_code"].post(
+        "/api/v1/shares/accept", json={"code": expired["code"]}
+    )
+    assert attempt.status_code == 404
+    yield {"viewers": viewers, "patient_id": patient.me["id"]}  # type: ignore[attr-defined]
+    for client in viewers.values():
+        await client.aclose()
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e.name for e in ENDPOINTS])
+async def test_access(world: dict[str, Any], endpoint: Endpoint, viewer: str) -> None:
+    client: Client = world["viewers"][viewer]
+    url = endpoint.path.format(id=world["patient_id"], new=uuid.uuid4())
+    body = INFUSION if endpoint.method == "PUT" else None
+    response = await client.request(endpoint.method, url, json=body)
+    if viewer in ALLOWED:
+        assert response.status_code == endpoint.ok, response.text
+    elif viewer == "anonymous":
+        if endpoint.page:
+            assert response.status_code in (302, 303)
+            assert response.headers["location"].startswith("/login")
+        else:
+            assert response.status_code == 401
+    else:
+        assert response.status_code == 404, response.text
+        # Nothing about the patient leaks in the refusal.
+        assert world["patient_id"] not in response.text
+        assert "Test Patient" not in response.text
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+async def test_unknown_and_malformed_patient_ids_are_404(
+    world: dict[str, Any], viewer: str
+) -> None:
+    client: Client = world["viewers"][viewer]
+    for patient_id in (str(uuid.uuid4()), "not-a-uuid"):
+        for path in ("/api/v1/patients/{}/summary", "/clinician/patients/{}"):
+            response = await client.get(path.format(patient_id))
+            if viewer == "anonymous":
+                assert response.status_code in (302, 303, 401)
+            else:
+                assert response.status_code == 404
+
+
+async def test_a_clinician_id_is_not_a_patient(world: dict[str, Any]) -> None:
+    """A clinician's own id behind /patients/ is no patient's data, even for themselves."""
+    clinician: Client = world["viewers"]["clinician_shared"]
+    me = (await clinician.get("/api/v1/me")).json()
+    assert (await clinician.get(f"/api/v1/patients/{me['id']}/summary")).status_code == 404
