@@ -98,6 +98,43 @@ async def create_clinician(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@command("worker")
+async def worker(args: argparse.Namespace, settings: Settings) -> int:
+    from server.push.worker import run_standalone
+
+    return await run_standalone(settings)
+
+
+@command("vapid-keys")
+def vapid_keys(args: argparse.Namespace, settings: Settings) -> int:
+    from server.push.commands import vapid_keys_command
+
+    return vapid_keys_command(settings, print_only=args.print)
+
+
+@command("reminders")
+async def reminders(args: argparse.Namespace, settings: Settings) -> int:
+    from server.push.commands import due_command, parse_moment
+
+    try:
+        at = parse_moment(args.at)
+    except ValueError as exc:
+        print(f"error: --at: {exc}", file=sys.stderr)
+        return 2
+    conn = await connect(settings)
+    try:
+        return await due_command(conn, at)
+    finally:
+        await conn.close()
+
+
+@command("demo-data")
+async def demo_data(args: argparse.Namespace, settings: Settings) -> int:
+    from server.demo import run
+
+    return await run(settings)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m server", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
@@ -111,6 +148,14 @@ def parser() -> argparse.ArgumentParser:
     clinician.add_argument("--email", required=True)
     clinician.add_argument("--name", required=True)
     clinician.add_argument("--timezone", default="UTC")
+    sub.add_parser("worker", help="run the reminder worker (planner and push dispatcher)")
+    sub.add_parser("demo-data", help="make (or remake) a demo clinic and print its logins")
+    keys = sub.add_parser("vapid-keys", help="make the VAPID key pair once (never replaced)")
+    keys.add_argument("--print", action="store_true", help="print a new pair, write nothing")
+    reminder_cmd = sub.add_parser("reminders", help="reminder tools for operators")
+    reminder_sub = reminder_cmd.add_subparsers(dest="reminders_command", required=True)
+    due = reminder_sub.add_parser("due", help="list what would be sent at a time (no payloads)")
+    due.add_argument("--at", required=True, help="ISO time with offset")
     return root
 
 
@@ -124,10 +169,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    result = COMMANDS[args.command](args, settings)
-    if asyncio.iscoroutine(result):
-        return int(asyncio.run(result))
-    return int(result)  # type: ignore[arg-type]
+    try:  # e.g. no VAPID key in production: a clear message, not a traceback
+        result = COMMANDS[args.command](args, settings)
+        if asyncio.iscoroutine(result):
+            return int(asyncio.run(result))
+        return int(result)  # type: ignore[arg-type]
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -10,16 +10,30 @@ from pathlib import Path
 
 import asyncpg
 from litestar import Litestar
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
 from server import db
+from server.api.assessments import AssessmentController, list_instruments
 from server.api.auth import AuthController, MeController
+from server.api.checkins import CheckInController
+from server.api.export import export_me
 from server.api.health import healthz, readyz
+from server.api.infusions import InfusionController
+from server.api.patients import PATIENT_ROUTES
+from server.api.push import PushController
+from server.api.reminders import RemindersController
+from server.api.shares import SHARE_ROUTES
+from server.api.sync import SyncController
 from server.config import Settings
-from server.problems import handle_exception
+from server.problems import document_problems, handle_exception
+from server.push import worker as reminder_worker
+from server.push.vapid import load_vapid_keys
+from server.pwa import PWA_ROUTES, template_config
+from server.pwa.clinician import CLINICIAN_PAGES
+from server.pwa.sharing import SHARING_PAGES
 from server.security import csrf_config, request_id_middleware, security_headers
 
 log = logging.getLogger("afterglow")
@@ -30,6 +44,7 @@ MAX_BODY_BYTES = 256 * 1024
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    vapid = load_vapid_keys(settings)  # a missing key in production stops start-up here
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -44,6 +59,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         pool = await db.create_pool(url, settings)
         app.state.pool = pool
         background: list[asyncio.Task[None]] = []
+        if settings.worker:
+            background.append(
+                asyncio.create_task(reminder_worker.run(pool, settings, vapid), name="reminders")
+            )
         try:
             yield
         finally:
@@ -55,12 +74,32 @@ def create_app(settings: Settings | None = None) -> Litestar:
     static = create_static_files_router(
         path="/static",
         directories=[STATIC_DIR],
-        cache_control=None,
+        # No patient data in static files: cacheable, revalidated so a deploy is seen at once.
+        cache_control=CacheControlHeader(no_cache=True),
         include_in_schema=False,
         name="static",
     )
     app = Litestar(
-        route_handlers=[healthz, readyz, AuthController, MeController, static],
+        route_handlers=[
+            healthz,
+            readyz,
+            AuthController,
+            MeController,
+            CheckInController,
+            AssessmentController,
+            list_instruments,
+            InfusionController,
+            SyncController,
+            export_me,
+            PushController,
+            RemindersController,
+            *SHARE_ROUTES,
+            *PATIENT_ROUTES,
+            *PWA_ROUTES,
+            *CLINICIAN_PAGES,
+            *SHARING_PAGES,
+            static,
+        ],
         lifespan=[lifespan],
         dependencies={
             "pool": Provide(_provide_pool, sync_to_thread=False),
@@ -71,11 +110,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[request_id_middleware],
         before_send=[security_headers(settings)],
         request_max_body_size=MAX_BODY_BYTES,
+        template_config=template_config(),
         openapi_config=OpenAPIConfig(title="Afterglow", version="1", path="/schema"),
         debug=False,
         logging_config=None,
     )
     app.state.settings = settings
+    app.state.vapid = vapid
+    document_problems(app.openapi_schema)
     return app
 
 

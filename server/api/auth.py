@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from server import security
 from server.api import AppSettings, CurrentUser, DbPool, Input, JSONBody
+from server.api.reminders import RemindersPatch, update_reminders
 from server.db import transaction
 from server.domain.accounts import (
     PASSWORD_MAX,
@@ -21,7 +22,9 @@ from server.domain.accounts import (
     check_timezone,
     normalise_email,
 )
-from server.problems import AppError
+from server.problems import AppError, InvalidField
+from server.store import audit
+from server.store import reminders as reminder_store
 from server.store import sessions as session_store
 from server.store import users as user_store
 
@@ -53,6 +56,7 @@ class ProfilePatch(Input):
     display_name: Name | msgspec.UnsetType = msgspec.UNSET
     timezone: Zone | msgspec.UnsetType = msgspec.UNSET
     clinic_phone: Phone | msgspec.UnsetType | None = msgspec.UNSET
+    reminders: RemindersPatch | msgspec.UnsetType = msgspec.UNSET
 
 
 class Me(msgspec.Struct):
@@ -125,6 +129,16 @@ class AuthController(Controller):
             async with transaction(pool) as conn:
                 await session_store.delete_session(conn, security.token_hash(old))
         cookie = await security.start_session(pool, settings, user)
+        async with transaction(pool) as conn:
+            # A patient's sign-ins appear in their access log; a clinician's concern no patient.
+            patient_id = user.id if user.role == "patient" else None
+            await audit.record(
+                conn,
+                actor=user,
+                patient_id=patient_id,
+                action="sign_in",
+                address=security.client_address(request),
+            )
         return Response(me_of(user), cookies=[cookie])
 
     @post("/logout", status_code=HTTP_204_NO_CONTENT)
@@ -184,8 +198,15 @@ class MeController(Controller):
             changes["timezone"] = check_timezone(data.timezone)
         if data.clinic_phone is not msgspec.UNSET:
             changes["clinic_phone"] = (data.clinic_phone or "").strip() or None
+        if data.reminders is not msgspec.UNSET and user.role != "patient":
+            raise InvalidField("reminders", "Only patients have reminders.")
         async with transaction(pool) as conn:
             updated = await user_store.update_profile(conn, user.id, changes)
+            if data.reminders is not msgspec.UNSET:
+                await update_reminders(conn, user.id, data.reminders, prefix="reminders.")
+            elif "timezone" in changes:
+                # Reminder times are local: a new zone moves every planned one.
+                await reminder_store.replan_patient(conn, user.id)
         return me_of(updated)
 
     @delete("", status_code=HTTP_204_NO_CONTENT)

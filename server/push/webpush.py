@@ -1,0 +1,202 @@
+"""One Web Push (RFC 8030) to one device, encrypted (RFC 8291) and signed (RFC 8292).
+
+Also the checks a browser's subscription must pass before it is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import re
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Literal
+from urllib.parse import urlsplit
+from uuid import UUID
+
+import aiohttp
+import msgspec
+from cryptography.hazmat.primitives.asymmetric import ec
+from pywebpush import WebPushException, webpush_async
+
+from server.config import Environment
+from server.problems import InvalidField
+from server.push.vapid import VapidKeys, b64url_decode
+
+log = logging.getLogger("afterglow.push")
+
+ENDPOINT_MAX = 2048
+_B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
+_TOPIC_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+Outcome = Literal["delivered", "gone", "retry", "timeout", "vapid_rejected", "rejected", "error"]
+
+
+# --- subscriptions ---------------------------------------------------------------------------
+
+
+def check_endpoint(endpoint: str, env: Environment, field: str = "endpoint") -> str:
+    """An https URL of a push service; plain http only to this machine, outside production.
+
+    In production, hosts given as private, loopback or link-local addresses are refused so a
+    subscription cannot point the worker at the clinic's own network.
+    """
+    if len(endpoint) > ENDPOINT_MAX:
+        raise InvalidField(field, f"Use at most {ENDPOINT_MAX} characters.")
+    try:
+        parts = urlsplit(endpoint)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        raise InvalidField(field, "Not a URL.") from None
+    host = parts.hostname or ""
+    if parts.scheme not in ("https", "http") or not host or any(c.isspace() for c in endpoint):
+        raise InvalidField(field, "Use the https URL the browser's push subscription gives.")
+    if parts.username is not None or parts.password is not None or parts.fragment:
+        raise InvalidField(field, "A push endpoint has no user name, password or fragment.")
+    address = _ip(host)
+    loopback = host == "localhost" or (address is not None and address.is_loopback)
+    if parts.scheme == "http" and not (loopback and env != "production"):
+        raise InvalidField(field, "A push endpoint must use https.")
+    private = loopback or host.endswith(".local") or (address is not None and not address.is_global)
+    if env == "production" and private:
+        raise InvalidField(field, "A push endpoint must be on the public internet.")
+    return endpoint
+
+
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
+def check_p256dh(value: str, field: str = "keys.p256dh") -> str:
+    """The browser's ECDH public key: a point on P-256, uncompressed (65 bytes), base64url."""
+    raw = _b64url_bytes(value, field)
+    if len(raw) != 65 or raw[0] != 4:
+        raise InvalidField(field, "Expected a 65-byte uncompressed P-256 point, base64url.")
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
+    except ValueError:
+        raise InvalidField(field, "This is not a point on the P-256 curve.") from None
+    return value.rstrip("=")
+
+
+def check_auth(value: str, field: str = "keys.auth") -> str:
+    """The browser's authentication secret: 16 bytes, base64url."""
+    if len(_b64url_bytes(value, field)) != 16:
+        raise InvalidField(field, "Expected a 16-byte secret, base64url.")
+    return value.rstrip("=")
+
+
+def _b64url_bytes(value: str, field: str) -> bytes:
+    if not _B64URL.match(value) or len(value) > 200:
+        raise InvalidField(field, "Expected base64url (A-Z a-z 0-9 - _).")
+    try:
+        return b64url_decode(value.rstrip("="))
+    except ValueError:
+        raise InvalidField(field, "Expected base64url (A-Z a-z 0-9 - _).") from None
+
+
+# --- sending ---------------------------------------------------------------------------------
+
+
+class Device(msgspec.Struct, frozen=True):
+    """A stored subscription, as the sender needs it."""
+
+    id: UUID
+    endpoint: str
+    p256dh: str
+    auth: str
+
+
+class Result(msgspec.Struct, frozen=True):
+    outcome: Outcome
+    status: int | None = None
+    retry_after: float | None = None  # seconds, from the push service's Retry-After
+    detail: str | None = None
+
+
+def topic_for(tag: str) -> str:
+    """RFC 8030 §5.4: at most 32 URL-safe base64 characters. A newer push with the same topic
+    replaces one the device has not picked up yet."""
+    return _TOPIC_UNSAFE.sub("-", tag)[:32] or "afterglow"
+
+
+async def send(
+    session: aiohttp.ClientSession,
+    vapid: VapidKeys,
+    device: Device,
+    payload: bytes,
+    *,
+    ttl: int,
+    urgency: str,
+    topic: str,
+    answer_within: float,
+    now: datetime,
+) -> Result:
+    """Send one push and classify the answer; never raises for what a push service does."""
+    info = {"endpoint": device.endpoint, "keys": {"p256dh": device.p256dh, "auth": device.auth}}
+    try:
+        async with asyncio.timeout(answer_within + 1):  # belt and braces over aiohttp's own timeout
+            response = await webpush_async(
+                subscription_info=info,
+                data=payload,  # bytes (pitfall 1): nothing re-encodes it
+                timeout=answer_within,
+                ttl=ttl,
+                # Signed here rather than by pywebpush (vapid_claims), so a token can be reused.
+                headers={
+                    "Authorization": vapid.authorization(device.endpoint),
+                    "Urgency": urgency,
+                    "Topic": topic,
+                },
+                aiohttp_session=session,
+            )
+    except WebPushException as exc:
+        status = exc.status_code
+        if status is None:
+            return Result("error", detail=str(exc.message)[:200])
+        return _classify(status, exc.retry_after, now)
+    except TimeoutError:
+        return Result("timeout", detail=f"no answer within {answer_within:g} s")
+    except aiohttp.ClientError as exc:
+        return Result("retry", detail=type(exc).__name__)
+    except Exception as exc:  # a bug or a malformed answer must not stop the other sends
+        log.exception("push to device %s failed unexpectedly", device.id)
+        return Result("error", detail=type(exc).__name__)
+    return Result("delivered", status=response.status)
+
+
+def _classify(status: int, retry_after: str | None, now: datetime) -> Result:
+    if status in (404, 410):
+        return Result("gone", status=status)
+    if status in (401, 403):
+        # Our VAPID signature or key is wrong: the device is fine, keep it and alert loudly.
+        log.error(
+            "push service refused our VAPID credentials (HTTP %s): check the key pair", status
+        )
+        return Result("vapid_rejected", status=status)
+    if status == 429 or status >= 500:
+        return Result("retry", status=status, retry_after=_retry_after(retry_after, now))
+    return Result("rejected", status=status)
+
+
+def _retry_after(value: str | None, now: datetime) -> float | None:
+    """Retry-After is delay-seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (moment - now).total_seconds()) if moment.tzinfo else None
+
+
+def backoff(attempts: int, retry_after: float | None, jitter: float) -> timedelta:
+    """Exponential backoff from 30 s, capped at 15 min, never sooner than Retry-After."""
+    delay = min(30.0 * 2 ** max(attempts - 1, 0), 900.0) * (1.0 + jitter)
+    return timedelta(seconds=max(delay, retry_after or 0.0))

@@ -1,0 +1,110 @@
+"""The reminder worker: the rolling planner, the dispatcher and pruning, side by side.
+
+``python -m server serve`` runs one inside the app when ``AFTERGLOW_WORKER=1`` (the dev
+default); ``python -m server worker`` runs one on its own. Any number may run at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+import aiohttp
+import asyncpg
+
+from server import db
+from server.config import Settings
+from server.push.dispatcher import Dispatcher
+from server.push.vapid import VapidKeys, load_vapid_keys
+from server.store import push as push_store
+from server.store import reminders as reminder_store
+from server.timeutil import utc_now
+
+log = logging.getLogger("afterglow.worker")
+
+PLAN_EVERY = 30.0  # seconds between rolling planner passes
+PLAN_BATCH = 500  # patients per planner transaction
+PRUNE_EVERY = 3600.0
+KEEP_HISTORY = timedelta(days=30)
+
+
+async def plan_pass(pool: db.Pool, now: datetime | None = None) -> int:
+    """One rolling planner pass, in transactions of PLAN_BATCH patients. Returns patients
+    planned."""
+    now = now or utc_now()
+    total = 0
+    while True:
+        async with db.transaction(pool) as conn:
+            planned = await reminder_store.rolling_plan(conn, now, limit=PLAN_BATCH)
+        total += planned
+        if planned < PLAN_BATCH:
+            return total
+
+
+async def prune_pass(pool: db.Pool, now: datetime | None = None) -> int:
+    before = (now or utc_now()) - KEEP_HISTORY
+    total = 0
+    while True:
+        async with db.transaction(pool) as conn:
+            pruned = await push_store.prune(conn, before)
+        total += pruned
+        if pruned == 0:
+            return total
+
+
+async def _every(seconds: float, name: str, job: Callable[[], Awaitable[object]]) -> None:
+    while True:
+        try:
+            await job()
+        except db.DB_UNAVAILABLE as exc:
+            log.warning("%s: database unavailable (%s); will retry", name, type(exc).__name__)
+        except Exception:
+            log.exception("%s failed; will retry", name)
+        await asyncio.sleep(seconds)
+
+
+async def run(pool: db.Pool, settings: Settings, vapid: VapidKeys) -> None:
+    """Run until cancelled."""
+    connector = aiohttp.TCPConnector(limit=settings.push_concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        dispatcher = Dispatcher(
+            pool,
+            vapid,
+            session,
+            concurrency=settings.push_concurrency,
+            timeout=settings.push_timeout,
+        )
+        log.info("reminder worker started")
+        await asyncio.gather(
+            _every(PLAN_EVERY, "planner", lambda: plan_pass(pool)),
+            _every(1.0, "dispatcher", dispatcher.run),
+            _every(PRUNE_EVERY, "pruning", lambda: prune_pass(pool)),
+        )
+
+
+async def run_standalone(settings: Settings) -> int:
+    """``python -m server worker``: until SIGINT or SIGTERM."""
+    vapid = load_vapid_keys(settings)
+    url = await db.database_url(settings)
+    if settings.migrate_on_start:
+        conn = await asyncpg.connect(url, timeout=10)
+        try:
+            await db.migrate(conn)
+        finally:
+            await conn.close()
+    pool = await db.create_pool(url, settings, max_size=min(settings.db_pool_size, 4))
+    task = asyncio.create_task(run(pool, settings, vapid))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    print(f"Afterglow reminder worker running (VAPID key from {vapid.source})", flush=True)
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    finally:
+        await pool.close()
+    return 0

@@ -1,0 +1,278 @@
+"""Push subscriptions (a user's devices) and the delivery side of the outbox: claiming due
+rows under a lease, recording every attempt and its outcome, pruning old history."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from uuid import UUID
+
+import msgspec
+
+from server.db import Connection
+from server.push.webpush import Device, Outcome
+from server.store.reminders import SKIPPED
+
+MAX_DEVICES = 10  # per user; the oldest beyond this are dropped when a new one subscribes
+
+Verdict = Literal["pending", "expired", "skipped"]
+RowStatus = Literal["pending", "sent", "expired", "failed", "undeliverable"]
+
+
+class Subscription(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    user_id: UUID
+    endpoint: str
+    created_at: datetime
+
+
+class DeviceStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """Whether pushes reach one device: for the clinician's view of a patient."""
+
+    id: UUID
+    created_at: datetime
+    last_success_at: datetime | None
+    last_failure_at: datetime | None
+    last_failure_status: int | None
+    failures_in_row: int
+
+
+class Claimed(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    user_id: UUID
+    kind: str
+    verdict: Verdict  # pending: send it now; expired or skipped: already settled by the claim
+    payload: dict[str, Any]
+    urgency: str
+    stale_at: datetime
+    attempts: int
+    delivered_to: tuple[UUID, ...]
+
+
+class Settled(msgspec.Struct, frozen=True, kw_only=True):
+    outbox_id: int
+    status: RowStatus
+    next_attempt_at: datetime
+    delivered_to: list[UUID]
+
+
+class Attempt(msgspec.Struct, frozen=True, kw_only=True):
+    outbox_id: int
+    user_id: UUID
+    subscription_id: UUID
+    outcome: Outcome
+    status_code: int | None
+    detail: str | None
+
+
+# --- subscriptions ---------------------------------------------------------------------------
+
+
+async def save_subscription(
+    conn: Connection, user_id: UUID, endpoint: str, p256dh: str, auth: str
+) -> tuple[Subscription, bool]:
+    """Store a device; True if it is new. An endpoint is one browser profile: if another account
+    had it, it moves to this one (whoever signed in last on the device gets its pushes)."""
+    row = await conn.fetchrow(
+        """INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (endpoint) DO UPDATE SET
+               user_id = EXCLUDED.user_id, p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth,
+               failures_in_row = 0
+           RETURNING id, user_id, endpoint, created_at, (xmax = 0) AS created""",
+        user_id,
+        endpoint,
+        p256dh,
+        auth,
+    )
+    assert row is not None
+    await conn.execute(
+        """DELETE FROM push_subscriptions WHERE id IN (
+               SELECT id FROM push_subscriptions WHERE user_id = $1
+               ORDER BY created_at DESC, id OFFSET $2)""",
+        user_id,
+        MAX_DEVICES,
+    )
+    subscription = Subscription(
+        id=row["id"], user_id=row["user_id"], endpoint=row["endpoint"], created_at=row["created_at"]
+    )
+    return subscription, bool(row["created"])
+
+
+async def delete_subscription(conn: Connection, user_id: UUID, endpoint: str) -> bool:
+    deleted = await conn.fetchval(
+        "DELETE FROM push_subscriptions WHERE user_id = $1 AND endpoint = $2 RETURNING id",
+        user_id,
+        endpoint,
+    )
+    return deleted is not None
+
+
+async def devices_of(conn: Connection, user_ids: list[UUID]) -> dict[UUID, list[Device]]:
+    rows = await conn.fetch(
+        """SELECT id, user_id, endpoint, p256dh, auth FROM push_subscriptions
+           WHERE user_id = ANY($1::uuid[]) ORDER BY user_id, created_at""",
+        user_ids,
+    )
+    found: dict[UUID, list[Device]] = defaultdict(list)
+    for r in rows:
+        found[r["user_id"]].append(
+            Device(id=r["id"], endpoint=r["endpoint"], p256dh=r["p256dh"], auth=r["auth"])
+        )
+    return found
+
+
+async def device_status(conn: Connection, user_id: UUID) -> list[DeviceStatus]:
+    rows = await conn.fetch(
+        """SELECT id, created_at, last_success_at, last_failure_at, last_failure_status,
+                  failures_in_row
+           FROM push_subscriptions WHERE user_id = $1 ORDER BY created_at""",
+        user_id,
+    )
+    return [DeviceStatus(**dict(r)) for r in rows]
+
+
+# --- the outbox, delivery side ---------------------------------------------------------------
+
+
+async def claim_due(
+    conn: Connection, now: datetime, *, limit: int, lease: timedelta, token: UUID
+) -> list[Claimed]:
+    """Take up to ``limit`` due rows no other worker holds. Stale ones are expired and pointless
+    ones skipped on the spot; the rest are leased to ``token`` until ``now + lease``."""
+    rows = await conn.fetch(
+        f"""WITH picked AS (
+                SELECT id FROM push_outbox
+                WHERE status = 'pending' AND next_attempt_at <= $1
+                ORDER BY next_attempt_at
+                LIMIT $2
+                FOR UPDATE SKIP LOCKED
+            ), judged AS (
+                SELECT o.id,
+                       CASE WHEN o.stale_at <= $1 THEN 'expired'
+                            WHEN {SKIPPED} THEN 'skipped'
+                            ELSE 'pending' END AS verdict
+                FROM push_outbox o JOIN picked USING (id)
+            )
+            UPDATE push_outbox o SET
+                status = j.verdict,
+                next_attempt_at = CASE WHEN j.verdict = 'pending' THEN $1 + $3::interval
+                                       ELSE o.next_attempt_at END,
+                claim_token = CASE WHEN j.verdict = 'pending' THEN $4::uuid END,
+                attempts = o.attempts + CASE WHEN j.verdict = 'pending' THEN 1 ELSE 0 END,
+                finished_at = CASE WHEN j.verdict <> 'pending' THEN $1 END,
+                updated_at = $1
+            FROM judged j WHERE o.id = j.id
+            RETURNING o.id, o.user_id, o.kind, j.verdict, o.payload, o.urgency, o.stale_at,
+                      o.attempts, o.delivered_to""",
+        now,
+        limit,
+        lease,
+        token,
+    )
+    return [
+        Claimed(
+            id=r["id"],
+            user_id=r["user_id"],
+            kind=r["kind"],
+            verdict=r["verdict"],
+            payload=r["payload"],
+            urgency=r["urgency"],
+            stale_at=r["stale_at"],
+            attempts=r["attempts"],
+            delivered_to=tuple(r["delivered_to"]),
+        )
+        for r in rows
+    ]
+
+
+async def record(
+    conn: Connection,
+    token: UUID,
+    now: datetime,
+    settled: list[Settled],
+    attempts: list[Attempt],
+) -> None:
+    """Write what one round of sending did. A row this worker no longer holds (the planner
+    cancelled or moved it meanwhile) keeps its new state; its attempts are recorded anyway."""
+    # Rows are locked in id order, so workers and the planner cannot deadlock on each other.
+    await conn.execute(
+        "SELECT 1 FROM push_outbox WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
+        [s.outbox_id for s in settled],
+    )
+    await conn.executemany(
+        """UPDATE push_outbox SET status = $3, next_attempt_at = $4, delivered_to = $5,
+               claim_token = NULL, finished_at = CASE WHEN $3 <> 'pending' THEN $6::timestamptz END,
+               updated_at = $6
+           WHERE id = $1 AND claim_token = $2 AND status = 'pending'""",
+        [(s.outbox_id, token, s.status, s.next_attempt_at, s.delivered_to, now) for s in settled],
+    )
+    if not attempts:
+        return
+    await conn.execute(
+        """INSERT INTO push_attempts (outbox_id, user_id, subscription_id, attempted_at,
+                                      status_code, outcome, detail)
+           SELECT a.outbox_id, a.user_id, a.subscription_id, $1, a.status_code, a.outcome, a.detail
+           FROM unnest($2::bigint[], $3::uuid[], $4::uuid[], $5::smallint[], $6::text[], $7::text[])
+                AS a (outbox_id, user_id, subscription_id, status_code, outcome, detail)""",
+        now,
+        [a.outbox_id for a in attempts],
+        [a.user_id for a in attempts],
+        [a.subscription_id for a in attempts],
+        [a.status_code for a in attempts],
+        [a.outcome for a in attempts],
+        [a.detail for a in attempts],
+    )
+    # Per device: the last outcome each way. A device answering 404/410 is gone for good.
+    delivered: set[UUID] = set()
+    failed: dict[UUID, int | None] = {}
+    for a in attempts:
+        if a.outcome == "delivered":
+            delivered.add(a.subscription_id)
+        else:
+            failed[a.subscription_id] = a.status_code
+    ids = sorted(delivered | failed.keys())
+    await conn.execute(
+        "SELECT 1 FROM push_subscriptions WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", ids
+    )
+    await conn.execute(
+        """UPDATE push_subscriptions s SET
+               last_success_at = CASE WHEN d.ok THEN $1 ELSE s.last_success_at END,
+               last_failure_at = CASE WHEN d.failed THEN $1 ELSE s.last_failure_at END,
+               last_failure_status = CASE WHEN d.failed THEN d.status_code
+                                          ELSE s.last_failure_status END,
+               failures_in_row = CASE WHEN d.ok THEN 0 ELSE s.failures_in_row + 1 END
+           FROM unnest($2::uuid[], $3::boolean[], $4::boolean[], $5::smallint[])
+                AS d (id, ok, failed, status_code)
+           WHERE s.id = d.id""",
+        now,
+        ids,
+        [i in delivered for i in ids],
+        [i in failed for i in ids],
+        [failed.get(i) for i in ids],
+    )
+    gone = sorted({a.subscription_id for a in attempts if a.outcome == "gone"})
+    if gone:
+        await conn.execute("DELETE FROM push_subscriptions WHERE id = ANY($1::uuid[])", gone)
+
+
+async def prune(conn: Connection, before: datetime, *, limit: int = 10_000) -> int:
+    """Forget finished outbox rows (and their attempts) older than ``before``, a bounded chunk
+    at a time. Returns how many outbox rows went."""
+    await conn.execute(
+        """DELETE FROM push_attempts WHERE id IN (
+               SELECT id FROM push_attempts WHERE attempted_at < $1 LIMIT $2)""",
+        before,
+        limit,
+    )
+    deleted: int = await conn.fetchval(
+        """WITH gone AS (
+               DELETE FROM push_outbox WHERE id IN (
+                   SELECT id FROM push_outbox
+                   WHERE status <> 'pending' AND finished_at < $1 LIMIT $2)
+               RETURNING 1)
+           SELECT count(*) FROM gone""",
+        before,
+        limit,
+    )
+    return deleted

@@ -1,0 +1,317 @@
+"""Reminder preferences, the planner that fills the push outbox, and ad-hoc notifications.
+
+The planner keeps each patient's reminders for the next ``HORIZON`` in the outbox. It runs for
+one patient whenever their preferences, time zone, devices or infusions change
+(``replan_patient``), and as a rolling pass (``rolling_plan``) that only touches patients whose
+``planned_until`` comes within ``REPLAN_AHEAD`` of now, found through an index: the cost of a
+pass grows with the reminders falling due, not with the number of patients. Patients without a
+device are parked (``planned_until = infinity``) until they subscribe one.
+
+Whether a check-in or a PHQ-9 already makes a reminder pointless is decided when it would be
+sent (``SKIPPED``), so nothing here has to follow every entry a patient logs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from server.db import Connection
+from server.domain.reminders import (
+    PLANNED_KINDS,
+    InfusionSlot,
+    Occurrence,
+    PushPayload,
+    ReminderPrefs,
+    Urgency,
+    plan,
+)
+from server.timeutil import utc_now
+
+HORIZON = timedelta(hours=48)
+REPLAN_AHEAD = timedelta(hours=24)
+_KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+# The columns of reminder_prefs are named as the fields of ReminderPrefs.
+_PREFS = ", ".join(ReminderPrefs.__struct_fields__)
+_P_PREFS = ", ".join(f"p.{name}" for name in ReminderPrefs.__struct_fields__)
+
+# True when what a reminder asks for is already done; evaluated by the dispatcher (and the
+# `reminders due` listing) for an outbox row aliased `o`. The patient's own rows only.
+SKIPPED = """(
+    (o.kind = 'daily_checkin' AND EXISTS (
+        SELECT 1 FROM checkins c
+        WHERE c.patient_id = o.user_id AND c.local_day = o.local_day AND NOT c.deleted))
+    OR (o.kind = 'weekly_phq9' AND EXISTS (
+        SELECT 1 FROM assessments a
+        WHERE a.patient_id = o.user_id AND a.instrument = 'phq9' AND NOT a.deleted
+          AND a.taken_at > o.due_at - interval '6 days'))
+)"""
+
+
+class DueReminder(msgspec.Struct, frozen=True):
+    """What an operator may see: no payload, nothing about health."""
+
+    user_id: UUID
+    kind: str
+    due_at: datetime
+
+
+# --- preferences -----------------------------------------------------------------------------
+
+
+def _prefs_from_row(row: Any) -> ReminderPrefs:
+    return ReminderPrefs(**{name: row[name] for name in ReminderPrefs.__struct_fields__})
+
+
+async def prefs_of(conn: Connection, patient_id: UUID) -> ReminderPrefs:
+    row = await conn.fetchrow(
+        f"SELECT {_PREFS} FROM reminder_prefs WHERE patient_id = $1", patient_id
+    )
+    return ReminderPrefs() if row is None else _prefs_from_row(row)
+
+
+async def save_prefs(conn: Connection, patient_id: UUID, prefs: ReminderPrefs) -> None:
+    """Store the preferences; the caller re-plans (``replan_patient``) in the same transaction."""
+    values = [getattr(prefs, name) for name in ReminderPrefs.__struct_fields__]
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in ReminderPrefs.__struct_fields__)
+    await conn.execute(
+        f"""INSERT INTO reminder_prefs (patient_id, {_PREFS}) VALUES ($1, $2, $3, $4, $5, $6, $7,
+                $8, $9)
+            ON CONFLICT (patient_id) DO UPDATE SET {updates}, updated_at = now()""",
+        patient_id,
+        *values,
+    )
+
+
+# --- planning --------------------------------------------------------------------------------
+
+
+async def replan_patient(
+    conn: Connection, patient_id: UUID, *, now: datetime | None = None
+) -> None:
+    """Bring one patient's planned reminders in line with their preferences, zone, devices and
+    infusions. Call it in the transaction that changed any of them (the infusion store does):
+    a reminder for a time that no longer holds is cancelled before it is sent. A no-op for
+    clinicians."""
+    defaults = ReminderPrefs()
+    await conn.execute(
+        f"""INSERT INTO reminder_prefs (patient_id, {_PREFS})
+            SELECT id, $2, $3, $4, $5, $6, $7, $8, $9 FROM users WHERE id = $1 AND role = 'patient'
+            ON CONFLICT (patient_id) DO NOTHING""",
+        patient_id,
+        *(getattr(defaults, name) for name in ReminderPrefs.__struct_fields__),
+    )
+    await _replan(conn, [patient_id], now or utc_now())
+
+
+async def rolling_plan(conn: Connection, now: datetime | None = None, *, limit: int = 500) -> int:
+    """One pass of the rolling planner: re-plan up to ``limit`` patients whose planned reminders
+    end within ``REPLAN_AHEAD``. Returns how many it took; call again while that is ``limit``.
+    Several workers may run it at once (SKIP LOCKED)."""
+    now = now or utc_now()
+    rows = await conn.fetch(
+        """SELECT patient_id FROM reminder_prefs WHERE planned_until < $1
+           ORDER BY planned_until LIMIT $2 FOR UPDATE SKIP LOCKED""",
+        now + REPLAN_AHEAD,
+        limit,
+    )
+    if rows:
+        await _replan(conn, [r["patient_id"] for r in rows], now)
+    return len(rows)
+
+
+async def _replan(conn: Connection, patient_ids: list[UUID], now: datetime) -> None:
+    until = now + HORIZON
+    rows = await conn.fetch(
+        f"""SELECT p.patient_id, {_P_PREFS}, u.timezone,
+                   EXISTS (SELECT 1 FROM push_subscriptions s WHERE s.user_id = p.patient_id)
+                       AS has_device
+            FROM reminder_prefs p JOIN users u ON u.id = p.patient_id
+            WHERE p.patient_id = ANY($1::uuid[])
+            ORDER BY p.patient_id
+            FOR UPDATE OF p""",
+        patient_ids,
+    )
+    if not rows:
+        return
+    active = [r["patient_id"] for r in rows if r["has_device"]]
+    infusions = await _infusions(conn, active, now - timedelta(days=2), until + timedelta(days=2))
+    wanted: list[tuple[UUID, Occurrence]] = []
+    for row in rows:
+        if row["has_device"]:
+            found = plan(
+                _prefs_from_row(row),
+                ZoneInfo(row["timezone"]),
+                infusions.get(row["patient_id"], ()),
+                now,
+                until,
+            )
+            wanted.extend((row["patient_id"], occurrence) for occurrence in found)
+    ids = [r["patient_id"] for r in rows]
+    # New rows only for times still ahead; a reminder already due stays only if its row was
+    # planned for exactly this time (it may be waiting for a retry).
+    await _upsert(conn, [(pid, o) for pid, o in wanted if o.due_at >= now], now)
+    await conn.execute(
+        """UPDATE push_outbox o
+           SET status = 'cancelled', claim_token = NULL, finished_at = $3, updated_at = $3
+           WHERE o.user_id = ANY($1::uuid[]) AND o.status = 'pending' AND o.kind = ANY($2::text[])
+             AND NOT EXISTS (
+                 SELECT 1 FROM unnest($4::uuid[], $5::text[], $6::text[], $7::timestamptz[])
+                     AS k (user_id, kind, occurrence, due_at)
+                 WHERE k.user_id = o.user_id AND k.kind = o.kind
+                   AND k.occurrence = o.occurrence AND k.due_at = o.due_at)""",
+        ids,
+        list(PLANNED_KINDS),
+        now,
+        [pid for pid, _ in wanted],
+        [o.kind for _, o in wanted],
+        [o.occurrence for _, o in wanted],
+        [o.due_at for _, o in wanted],
+    )
+    await conn.execute(
+        """UPDATE reminder_prefs p
+           SET planned_until = CASE WHEN d.has_device THEN $3::timestamptz ELSE 'infinity' END
+           FROM unnest($1::uuid[], $2::boolean[]) AS d (patient_id, has_device)
+           WHERE p.patient_id = d.patient_id""",
+        ids,
+        [r["has_device"] for r in rows],
+        until,
+    )
+
+
+async def _infusions(
+    conn: Connection, patient_ids: list[UUID], start: datetime, end: datetime
+) -> dict[UUID, list[InfusionSlot]]:
+    if not patient_ids:
+        return {}
+    rows = await conn.fetch(
+        """SELECT id, patient_id, scheduled_at, duration_minutes, status FROM infusions
+           WHERE patient_id = ANY($1::uuid[]) AND scheduled_at >= $2 AND scheduled_at < $3
+             AND NOT deleted AND status <> 'cancelled'""",
+        patient_ids,
+        start,
+        end,
+    )
+    found: dict[UUID, list[InfusionSlot]] = defaultdict(list)
+    for r in rows:
+        found[r["patient_id"]].append(
+            InfusionSlot(
+                id=r["id"],
+                scheduled_at=r["scheduled_at"],
+                duration_minutes=r["duration_minutes"],
+                status=r["status"],
+            )
+        )
+    return found
+
+
+async def _upsert(conn: Connection, wanted: list[tuple[UUID, Occurrence]], now: datetime) -> None:
+    """Insert new reminders; move pending ones whose time changed; revive cancelled ones.
+    Rows already sent, skipped or expired stay as they are: one occurrence, one delivery."""
+    if not wanted:
+        return
+    await conn.execute(
+        """INSERT INTO push_outbox AS o (user_id, kind, occurrence, due_at, stale_at, local_day,
+                                         payload, urgency, next_attempt_at, created_at, updated_at)
+           SELECT w.user_id, w.kind, w.occurrence, w.due_at, w.stale_at, w.local_day,
+                  w.payload::jsonb, w.urgency, w.due_at, $9, $9
+           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[],
+                       $6::date[], $7::text[], $8::text[])
+                AS w (user_id, kind, occurrence, due_at, stale_at, local_day, payload, urgency)
+           ON CONFLICT (user_id, kind, occurrence) DO UPDATE SET
+               due_at = EXCLUDED.due_at,
+               stale_at = EXCLUDED.stale_at,
+               local_day = EXCLUDED.local_day,
+               payload = EXCLUDED.payload,
+               urgency = EXCLUDED.urgency,
+               status = 'pending',
+               next_attempt_at = CASE WHEN o.status = 'pending' AND o.due_at = EXCLUDED.due_at
+                                      THEN o.next_attempt_at ELSE EXCLUDED.due_at END,
+               claim_token = CASE WHEN o.status = 'pending' AND o.due_at = EXCLUDED.due_at
+                                  THEN o.claim_token END,
+               attempts = CASE WHEN o.status = 'pending' AND o.due_at = EXCLUDED.due_at
+                               THEN o.attempts ELSE 0 END,
+               delivered_to = CASE WHEN o.status = 'pending' AND o.due_at = EXCLUDED.due_at
+                                   THEN o.delivered_to ELSE '{}' END,
+               finished_at = NULL,
+               updated_at = EXCLUDED.updated_at
+           WHERE o.status = 'cancelled'
+              OR (o.status = 'pending'
+                  AND (o.due_at, o.stale_at, o.payload, o.urgency)
+                      IS DISTINCT FROM (EXCLUDED.due_at, EXCLUDED.stale_at, EXCLUDED.payload,
+                                        EXCLUDED.urgency))""",
+        [pid for pid, _ in wanted],
+        [o.kind for _, o in wanted],
+        [o.occurrence for _, o in wanted],
+        [o.due_at for _, o in wanted],
+        [o.stale_at for _, o in wanted],
+        [o.local_day for _, o in wanted],
+        [msgspec.json.encode(o.payload).decode() for _, o in wanted],
+        [o.urgency for _, o in wanted],
+        now,
+    )
+
+
+# --- ad-hoc notifications and the operator's view ---------------------------------------------
+
+
+async def enqueue_notification(
+    conn: Connection,
+    user_id: UUID,
+    kind: str,
+    occurrence: str,
+    due_at: datetime,
+    stale_at: datetime,
+    payload: PushPayload,
+    *,
+    urgency: Urgency = "normal",
+) -> bool:
+    """Queue a push to every device of ``user_id`` (patient or clinician) through the outbox.
+
+    (user_id, kind, occurrence) is unique: enqueueing the same one again does nothing and
+    returns False. E.g. kind "patient_attention", occurrence f"{patient_id}:{local_day}" for
+    at most one alert per patient per day. The payload must carry no health information.
+    """
+    if not _KIND.match(kind) or kind in PLANNED_KINDS:
+        raise ValueError(f"not a kind for ad-hoc notifications: {kind!r}")
+    if not occurrence or len(occurrence) > 200:
+        raise ValueError("occurrence must be 1 to 200 characters")
+    if stale_at <= due_at:
+        raise ValueError("stale_at must be after due_at")
+    created = await conn.fetchval(
+        """INSERT INTO push_outbox (user_id, kind, occurrence, due_at, stale_at, payload, urgency,
+                                    next_attempt_at)
+           VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $4)
+           ON CONFLICT (user_id, kind, occurrence) DO NOTHING
+           RETURNING id""",
+        user_id,
+        kind,
+        occurrence,
+        due_at,
+        stale_at,
+        msgspec.json.encode(payload).decode(),
+        urgency,
+    )
+    return created is not None
+
+
+async def due_reminders(
+    conn: Connection, at: datetime, *, limit: int = 10_000
+) -> list[DueReminder]:
+    """What would be sent at ``at``: pending, due by then, not stale, not made pointless."""
+    rows = await conn.fetch(
+        f"""SELECT o.user_id, o.kind, o.due_at FROM push_outbox o
+            WHERE o.status = 'pending' AND o.due_at <= $1 AND o.stale_at > $1 AND NOT {SKIPPED}
+            ORDER BY o.due_at, o.user_id, o.kind
+            LIMIT $2""",
+        at,
+        limit,
+    )
+    return [DueReminder(user_id=r["user_id"], kind=r["kind"], due_at=r["due_at"]) for r in rows]
