@@ -114,6 +114,9 @@ def _field_errors(exc: ValidationException) -> list[FieldError]:
             path, message = at.group(1), message[: at.start()]
         named = _NAMED.match(message)
         if named:
+            # Litestar moves a nested object's path into `key` (`side_effects[0]`).
+            if not path and item.get("key") not in (None, "data", "body"):
+                path = str(item["key"])
             path = f"{path}.{named.group(2)}" if path else named.group(2)
             message = _HUMANE[named.group(1)]
         elif item.get("key") not in (None, "data", "body") and not path:
