@@ -31,14 +31,14 @@ DB_UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
     asyncpg.exceptions.OperatorInterventionError,
+    # A connection left mid-operation when the server vanished: its protocol state is unknown.
+    asyncpg.exceptions._base.InternalClientError,
 )
 
 if TYPE_CHECKING:
     Pool: TypeAlias = asyncpg.Pool[asyncpg.Record]
     # What code holds: a pooled connection's proxy, or a plain one (CLI, migrations).
-    Connection: TypeAlias = (
-        asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
-    )
+    Connection: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
 else:  # the asyncpg classes are not subscriptable at run time, where Litestar reads hints
     Pool = asyncpg.Pool
     Connection = asyncpg.Connection | PoolConnectionProxy
@@ -100,9 +100,20 @@ ACQUIRE_TIMEOUT = 5.0
 
 
 @asynccontextmanager
+async def connection(pool: Pool) -> AsyncIterator[Connection]:
+    """A pooled connection for a single statement (autocommit), or the base of a transaction."""
+    async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+        try:
+            yield conn
+        except asyncpg.exceptions._base.InternalClientError:
+            conn.terminate()  # never hand a connection in an unknown state to the next request
+            raise
+
+
+@asynccontextmanager
 async def transaction(pool: Pool) -> AsyncIterator[Connection]:
     """One connection in one transaction: the way request code touches the database."""
-    async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn, conn.transaction():
+    async with connection(pool) as conn, conn.transaction():
         yield conn
 
 

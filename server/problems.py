@@ -131,6 +131,10 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     from server.security import request_state
 
     request_id = request_state(request.scope)["request_id"]
+    while isinstance(exc, ExceptionGroup) and exc.exceptions:
+        # Litestar resolves dependencies in a task group: a database outage while looking up
+        # the session arrives wrapped. Answer for what actually happened.
+        exc = exc.exceptions[0]
     if isinstance(exc, AppError):
         problem = Problem(
             title=_title(exc.status), status=exc.status, detail=exc.detail, field=exc.field

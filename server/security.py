@@ -23,7 +23,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.config import Settings
-from server.db import Pool, transaction
+from server.db import Pool, connection, transaction
 from server.domain.accounts import User
 from server.problems import AppError
 from server.store import sessions as session_store
@@ -125,7 +125,7 @@ async def current_user(request: Request[Any, Any, Any]) -> User | None:
     if token is None:
         return None
     pool: Pool = request.app.state.pool
-    async with pool.acquire() as conn:
+    async with connection(pool) as conn:
         return await session_store.user_for_session(conn, token_hash(token))
 
 

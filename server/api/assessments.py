@@ -34,7 +34,7 @@ from server.api.entries import (
     read_page_token,
 )
 from server.config import Settings
-from server.db import ACQUIRE_TIMEOUT, Connection, transaction
+from server.db import Connection, connection, transaction
 from server.domain.accounts import User
 from server.domain.checkins import AwareDateTime
 from server.domain.instruments import (
@@ -157,7 +157,7 @@ class AssessmentController(Controller):
         access = own_access(user)
         now = utc_now()
         updated_at = change_time(data.updated_at, now)
-        async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+        async with connection(pool) as conn:
             written, stored = await record_assessment(
                 conn, access, user.zone, entry_id, data, updated_at=updated_at, now=now
             )

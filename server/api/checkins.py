@@ -30,7 +30,7 @@ from server.api.entries import (
     parse_entry_id,
     read_page_token,
 )
-from server.db import ACQUIRE_TIMEOUT, Connection, transaction
+from server.db import Connection, connection, transaction
 from server.domain.checkins import AwareDateTime, CheckInContent, check_checkin, checkin_record
 from server.domain.records import CheckIn
 from server.domain.sync import content_version
@@ -84,7 +84,7 @@ class CheckInController(Controller):
         now = utc_now()
         updated_at = change_time(data.updated_at, now)
         # One statement, no explicit transaction: the write path is a single round trip.
-        async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+        async with connection(pool) as conn:
             written, stored = await record_checkin(
                 conn, access, user.zone, entry_id, data, updated_at=updated_at, now=now
             )

@@ -8,7 +8,7 @@ import msgspec
 from litestar import Response, get
 
 from server.api import DbPool
-from server.db import DB_UNAVAILABLE, migrations_current
+from server.db import DB_UNAVAILABLE, connection, migrations_current
 
 
 class Health(msgspec.Struct):
@@ -26,7 +26,7 @@ async def readyz(pool: DbPool) -> Response[Health]:
     """The database answers and every migration is applied."""
     try:
         async with asyncio.timeout(3):
-            async with pool.acquire() as conn:
+            async with connection(pool) as conn:
                 ready = await migrations_current(conn)
     except DB_UNAVAILABLE:
         ready = False
