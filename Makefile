@@ -34,6 +34,7 @@ test: $(VENV)/.test lint
 
 bench: $(VENV)/.test
 	bash scripts/install-browser.sh
+	bash scripts/install-bench-tools.sh
 	$(PY) -m bench
 
 clean:
