@@ -19,6 +19,8 @@ from server.store import assessments as assessment_store
 from server.store import audit as audit_store
 from server.store import checkins as checkin_store
 from server.store import infusions as infusion_store
+from server.store import push as push_store
+from server.store import reminders as reminder_store
 from server.store import shares as share_store
 from server.timeutil import utc_now
 
@@ -33,6 +35,8 @@ SECTIONS: dict[str, Section] = {
     "infusions": infusion_store.all_infusions,
     "shares": share_store.shares_for_export,
     "access_log": audit_store.trail_for_export,
+    "reminders": lambda conn, access: reminder_store.prefs_of(conn, access.patient_id),
+    "devices": lambda conn, access: push_store.device_status(conn, access.patient_id),
 }
 
 

@@ -187,3 +187,6 @@ async def test_export_has_everything_of_mine(patient: Any) -> None:
     assert [c["id"] for c in document["checkins"]] == [entry]
     assert document["assessments"][0]["total"] == 7
     assert document["infusions"][0]["duration_minutes"] == 45
+    # Their reminder preferences and devices are theirs too (defaults until changed).
+    assert document["reminders"]["quiet_hours_start"].startswith("21:00")
+    assert document["devices"] == []
