@@ -42,6 +42,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("AFTERGLOW_WORKER", "1 in dev, else 0", "`1`: `serve` also runs the reminder worker"),
     Setting("AFTERGLOW_PUSH_CONCURRENCY", "32", "pushes in flight at once per reminder worker"),
     Setting("AFTERGLOW_PUSH_TIMEOUT", "10", "seconds to wait for a push service's answer"),
+    Setting("AFTERGLOW_PUSH_LEASE_SECONDS", "120", "a worker's hold on claimed reminders"),
     Setting("AFTERGLOW_MIGRATE_ON_START", "1", "`1`: `serve` applies pending migrations at start"),
     Setting("AFTERGLOW_PUBLIC_URL", "http://127.0.0.1:8000", "external URL; https turns on HSTS"),
     Setting("AFTERGLOW_DB_POOL_SIZE", "10", "connections per app process"),
@@ -67,6 +68,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     worker: bool = False
     push_concurrency: int = 32
     push_timeout: float = 10.0
+    push_lease_seconds: int = 120
     migrate_on_start: bool = True
     public_url: str = "http://127.0.0.1:8000"
     db_pool_size: int = 10
@@ -115,6 +117,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 worker=_flag(env, "AFTERGLOW_WORKER", mode == "dev"),
                 push_concurrency=_int(env, "AFTERGLOW_PUSH_CONCURRENCY", 32),
                 push_timeout=float(env.get("AFTERGLOW_PUSH_TIMEOUT", "10")),
+                push_lease_seconds=_int(env, "AFTERGLOW_PUSH_LEASE_SECONDS", 120),
                 migrate_on_start=_flag(env, "AFTERGLOW_MIGRATE_ON_START", True),
                 public_url=env.get("AFTERGLOW_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
                 db_pool_size=_int(env, "AFTERGLOW_DB_POOL_SIZE", 10),
