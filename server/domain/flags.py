@@ -9,6 +9,7 @@ Gaps are looked for over the days adherence counts (``counted_days``).
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence, Set
 from datetime import date, timedelta
@@ -20,6 +21,7 @@ from server.domain.records import Assessment, SideEffect
 
 WORSE_BY = 5
 GAP_DAYS = 3
+ONE_DAY = timedelta(days=1)
 
 FlagKind = Literal["item9", "phq9_worse", "severe_side_effect", "no_checkin"]
 _FLAG_ORDER = {"item9": 0, "phq9_worse": 1, "severe_side_effect": 2, "no_checkin": 3}
@@ -31,11 +33,6 @@ class Flag(msgspec.Struct, frozen=True):
     detail: str
 
 
-def days_from(first: date, last: date) -> list[date]:
-    """first..last inclusive (empty when last < first)."""
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
-
-
 def counted_days(
     logged: Set[date], first: date, last: date, today: date, started: date | None
 ) -> tuple[date, date]:
@@ -45,7 +42,7 @@ def counted_days(
     start = max(first, started) if started else first
     end = min(last, today)
     if end == today and today not in logged:
-        end = today - timedelta(days=1)
+        end = today - ONE_DAY
     return start, end
 
 
@@ -105,14 +102,24 @@ def _gaps(
 ) -> list[Flag]:
     start, end = counted_days(logged, first, last, today, started)
     result = []
-    run: list[date] = []
-    for day in [*days_from(start, end), None]:
-        if day is not None and day not in logged:
-            run.append(day)
-            continue
-        if len(run) >= GAP_DAYS:
-            still = "" if day is not None else ", and counting"
-            detail = f"No check-in for {len(run)} days ({run[0]} to {run[-1]}{still})."
-            result.append(Flag("no_checkin", run[0], detail))
-        run = []
+    # From one logged day to the next (as day numbers): the cost follows the check-ins, not the
+    # days counted.
+    days = sorted(map(date.toordinal, logged))
+    previous = start.toordinal() - 1  # the last day known logged, or the day before counting
+    for day in days[bisect_left(days, previous + 1) : bisect_right(days, end.toordinal())]:
+        if day - previous > GAP_DAYS:
+            result.append(_gap(previous + 1, day - 1, counting=False))
+        previous = day
+    if end.toordinal() - previous >= GAP_DAYS:
+        result.append(_gap(previous + 1, end.toordinal(), counting=True))
     return result
+
+
+def _gap(first_missed: int, last_missed: int, *, counting: bool) -> Flag:
+    """A run of days without a check-in, as day ordinals."""
+    first_day, last_day = date.fromordinal(first_missed), date.fromordinal(last_missed)
+    still = ", and counting" if counting else ""
+    detail = (
+        f"No check-in for {last_missed - first_missed + 1} days ({first_day} to {last_day}{still})."
+    )
+    return Flag("no_checkin", first_day, detail)

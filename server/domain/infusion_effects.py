@@ -116,8 +116,8 @@ def afterglow(
             infusion_id=infusion.id, day=day, pre_level=None, days=None, ended="not_enough_data"
         )
     level = sum(before) / len(before)
-    following = [i.local_day for i in given if i.local_day > day]
-    stop = following[0] if following and following[0] <= data_end else None
+    following = next((i.local_day for i in given if i.local_day > day), None)
+    stop = following if following is not None and following <= data_end else None
     days = sorted(means) if logged is None else logged
     last_above = day
     ended: AfterglowEnd = "ongoing" if stop is None else "next_infusion"

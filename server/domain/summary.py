@@ -26,7 +26,7 @@ Definitions (each is what the numbers on the page mean; check them here):
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence, Set
 from datetime import date, datetime
 from uuid import UUID
@@ -191,25 +191,28 @@ def mood_days(
     means: dict[date, tuple[float, int]], given: Sequence[Infusion], first: date, last: date
 ) -> list[MoodDay]:
     infusion_days = {i.local_day for i in given}
-    by_ordinal = {day.toordinal(): mean for day, (mean, _) in means.items()}
+    # The daily means of the logged days among the last 7, oldest first, moved along a day at a
+    # time. They are added up afresh each day, in day order, rather than kept as a running total:
+    # adding and taking away floats drifts in the last bit, and that could flip a rounding.
+    window: deque[float] = deque()
+    window_days: deque[int] = deque()
     result = []
-    for ordinal in range(first.toordinal(), last.toordinal() + 1):
-        window = [
-            by_ordinal[o] for o in range(ordinal - AVERAGE_DAYS + 1, ordinal + 1) if o in by_ordinal
-        ]
+    start = first.toordinal()
+    for ordinal in range(max(1, start - AVERAGE_DAYS + 1), last.toordinal() + 1):
+        if window_days and window_days[0] <= ordinal - AVERAGE_DAYS:
+            window_days.popleft()
+            window.popleft()
         day = date.fromordinal(ordinal)
         mean, count = means.get(day, (None, 0))
-        result.append(
-            MoodDay(
-                day=day,
-                mood=None if mean is None else round(mean, 2),
-                checkins=count,
-                average_7d=(
-                    round(sum(window) / len(window), 2) if len(window) >= AVERAGE_MIN_DAYS else None
-                ),
-                infusion=day in infusion_days,
+        if mean is not None:
+            window_days.append(ordinal)
+            window.append(mean)
+        if ordinal >= start:
+            average = (
+                round(sum(window) / len(window), 2) if len(window) >= AVERAGE_MIN_DAYS else None
             )
-        )
+            mood = None if mean is None else round(mean, 2)
+            result.append(MoodDay(day, mood, count, average, day in infusion_days))
     return result
 
 

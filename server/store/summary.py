@@ -196,6 +196,9 @@ class _DayEffects(msgspec.Struct, frozen=True):
     effects: list[SideEffect]
 
 
+_SEVERE = list[_DayEffects]  # built once: msgspec inspects a fresh ``list[...]`` on every call
+
+
 class PatientRow(msgspec.Struct, frozen=True, kw_only=True):
     patient_id: UUID
     display_name: str
@@ -204,40 +207,105 @@ class PatientRow(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def clinician_overview(conn: Connection, clinician: User, now: datetime) -> list[PatientRow]:
-    """Every patient who shares with ``clinician``: three queries in all, whatever their number
-    (patients with their last check-in and first infusion; PHQ-9s; recent check-ins)."""
+    """Every patient who shares with ``clinician``. First who they are (the shares); then their
+    data, only theirs, in three queries whatever their number (check-ins of the window, first
+    given infusions, PHQ-9s), each an index probe per patient."""
     patients = await conn.fetch(
-        f"""SELECT u.id, u.display_name, u.timezone, u.created_at, s.accepted_at,
-                   lc.local_day AS last_checkin_day, fc.local_day AS first_checkin_day,
-                   fi.id AS fi_id, fi.scheduled_at AS fi_at, fi.local_day AS fi_day,
-                   fi.duration_minutes AS fi_minutes, fi.status AS fi_status,
-                   fi.client_updated_at AS fi_updated
-              FROM shares s
-              JOIN users u ON u.id = s.patient_id
-              LEFT JOIN LATERAL (
-                   SELECT local_day FROM checkins
-                    WHERE patient_id = u.id AND NOT deleted AND local_day IS NOT NULL
-                    ORDER BY local_day DESC LIMIT 1) lc ON true
-              LEFT JOIN LATERAL (
-                   SELECT local_day FROM checkins
-                    WHERE patient_id = u.id AND NOT deleted AND local_day IS NOT NULL
-                    ORDER BY local_day LIMIT 1) fc ON true
-              LEFT JOIN LATERAL (
-                   SELECT id, scheduled_at, local_day, duration_minutes, status, client_updated_at
-                     FROM infusions
-                    WHERE patient_id = u.id AND {_GIVEN}
-                    ORDER BY scheduled_at LIMIT 1) fi ON true
-             WHERE s.clinician_id = $1 AND s.revoked_at IS NULL""",
+        """SELECT u.id, u.display_name, u.timezone, u.created_at, s.accepted_at
+             FROM shares s JOIN users u ON u.id = s.patient_id
+            WHERE s.clinician_id = $1 AND s.revoked_at IS NULL""",
         clinician.id,
-        now,
     )
     if not patients:
         return []
     ids = [p["id"] for p in patients]
+    # From here on, only these patients' rows are read.
     # The window starts a day early: each patient's local "28 days ago" is found in the domain.
     since_day = local_day(now, clinician.zone) - LIST_WINDOW - timedelta(days=1)
     since = datetime.combine(since_day, datetime.min.time(), now.tzinfo)
-    phq9_rows = await conn.fetch(
+    recent = {r["patient_id"]: r for r in await _recent_checkins(conn, ids, since_day)}
+    first_infusions = await _first_given_infusions(conn, ids, now)
+    phq9s: dict[UUID, dict[UUID, Assessment]] = {i: {} for i in ids}
+    for r in await _list_phq9s(conn, ids, first_infusions, since):
+        # The baseline may also be the last before the window, or in it: once each.
+        phq9s[r["patient_id"]][r["id"]] = assessment_store.assessment_from_row(r)
+    result = []
+    for p in patients:
+        patient_id = p["id"]
+        zone = ZoneInfo(p["timezone"])
+        today = local_day(now, zone)
+        checkins = recent[patient_id]
+        severe = msgspec.convert(checkins["severe"], _SEVERE) if checkins["severe"] else []
+        result.append(
+            PatientRow(
+                patient_id=patient_id,
+                display_name=p["display_name"],
+                shared_since=p["accepted_at"],
+                overview=overview(
+                    logged=set(checkins["days"] or ()),
+                    side_effects=[(e.day, e.effects) for e in severe],
+                    phq9s=sorted(phq9s[patient_id].values(), key=_taken_at),
+                    first_infusion=first_infusions.get(patient_id),
+                    first=today - LIST_WINDOW + timedelta(days=1),
+                    today=today,
+                    started=min(
+                        local_day(p["created_at"], zone), checkins["first_day"] or date.max
+                    ),
+                    last_checkin_day=checkins["last_day"],
+                ),
+            )
+        )
+    return result
+
+
+def _taken_at(a: Assessment) -> datetime:
+    return a.taken_at
+
+
+async def _recent_checkins(conn: Connection, ids: list[UUID], since_day: date) -> list[Any]:
+    """Per patient: the days logged since ``since_day``, only the check-ins among them that carry
+    a severe side effect (the rest cannot raise a flag), and the first and last day ever logged
+    (the last is in the window for anyone logging lately: looked up only for the others)."""
+    rows: list[Any] = await conn.fetch(
+        """SELECT p.id AS patient_id, w.days, w.severe,
+                  (SELECT min(local_day) FROM checkins
+                    WHERE patient_id = p.id AND NOT deleted) AS first_day,
+                  coalesce(w.last_day, (SELECT max(local_day) FROM checkins
+                                          WHERE patient_id = p.id AND NOT deleted)) AS last_day
+             FROM unnest($1::uuid[]) AS p (id)
+            CROSS JOIN LATERAL (
+                 SELECT array_agg(local_day) AS days, max(local_day) AS last_day,
+                        jsonb_agg(jsonb_build_object('day', local_day, 'effects', side_effects))
+                            FILTER (WHERE side_effects @> '[{"severity": 3}]') AS severe
+                   FROM checkins
+                  WHERE patient_id = p.id AND NOT deleted AND local_day >= $2) w""",
+        ids,
+        since_day,
+    )
+    return rows
+
+
+async def _first_given_infusions(
+    conn: Connection, ids: list[UUID], now: datetime
+) -> dict[UUID, Infusion]:
+    """Each patient's first given infusion (the baseline is the last PHQ-9 before it)."""
+    rows = await conn.fetch(
+        f"""SELECT i.* FROM unnest($1::uuid[]) AS p (id)
+             CROSS JOIN LATERAL (
+                 SELECT {infusion_store.TABLE.reads} FROM infusions
+                  WHERE patient_id = p.id AND {_GIVEN}
+                  ORDER BY scheduled_at LIMIT 1) i""",
+        ids,
+        now,
+    )
+    return {r["patient_id"]: infusion_store.infusion_from_row(r) for r in rows}
+
+
+async def _list_phq9s(
+    conn: Connection, ids: list[UUID], first_infusions: dict[UUID, Infusion], since: datetime
+) -> list[Any]:
+    """Per patient: the baseline, the last PHQ-9 before ``since``, and every one since."""
+    rows: list[Any] = await conn.fetch(
         f"""SELECT a.* FROM unnest($1::uuid[], $2::timestamptz[]) AS p (patient_id, first_at)
              CROSS JOIN LATERAL (
                  (SELECT {assessment_store.TABLE.reads} FROM assessments
@@ -255,61 +323,7 @@ async def clinician_overview(conn: Connection, clinician: User, now: datetime) -
                      AND taken_at >= $3)
              ) a""",
         ids,
-        [p["fi_at"] for p in patients],
+        [i.scheduled_at if (i := first_infusions.get(p)) else None for p in ids],
         since,
     )
-    # Per patient: the days logged, and only the check-ins that carry a severe side effect
-    # (the rest cannot raise a flag), so 500 patients cost 500 short rows.
-    checkin_rows = await conn.fetch(
-        """SELECT patient_id, array_agg(local_day) AS days,
-                  jsonb_agg(jsonb_build_object('day', local_day, 'effects', side_effects))
-                      FILTER (WHERE side_effects @> '[{"severity": 3}]') AS severe
-             FROM checkins
-            WHERE patient_id = ANY($1::uuid[]) AND NOT deleted AND local_day >= $2
-            GROUP BY patient_id""",
-        ids,
-        since_day,
-    )
-    phq9s: dict[UUID, dict[UUID, Assessment]] = {i: {} for i in ids}
-    for r in phq9_rows:  # the baseline may also be the last before the window: once each
-        phq9s[r["patient_id"]][r["id"]] = assessment_store.assessment_from_row(r)
-    logged: dict[UUID, set[date]] = {}
-    severe: dict[UUID, list[_DayEffects]] = {}
-    for r in checkin_rows:
-        logged[r["patient_id"]] = set(r["days"])
-        severe[r["patient_id"]] = msgspec.convert(r["severe"] or [], list[_DayEffects])
-    result = []
-    for p in patients:
-        zone = ZoneInfo(p["timezone"])
-        first_infusion = None
-        if p["fi_id"] is not None:
-            first_infusion = Infusion(
-                id=p["fi_id"],
-                patient_id=p["id"],
-                scheduled_at=p["fi_at"],
-                local_day=p["fi_day"],
-                duration_minutes=p["fi_minutes"],
-                status=p["fi_status"],
-                updated_at=p["fi_updated"],
-            )
-        today = local_day(now, zone)
-        result.append(
-            PatientRow(
-                patient_id=p["id"],
-                display_name=p["display_name"],
-                shared_since=p["accepted_at"],
-                overview=overview(
-                    logged=logged.get(p["id"], set()),
-                    side_effects=[(e.day, e.effects) for e in severe.get(p["id"], [])],
-                    phq9s=sorted(phq9s[p["id"]].values(), key=lambda a: a.taken_at),
-                    first_infusion=first_infusion,
-                    first=today - LIST_WINDOW + timedelta(days=1),
-                    today=today,
-                    started=min(
-                        local_day(p["created_at"], zone), p["first_checkin_day"] or date.max
-                    ),
-                    last_checkin_day=p["last_checkin_day"],
-                ),
-            )
-        )
-    return result
+    return rows
