@@ -12,7 +12,7 @@ from uuid import UUID
 
 import msgspec
 
-from server.db import Connection
+from server.db import Connection, grant
 from server.domain.accounts import User
 from server.problems import NotFound
 from server.store import audit
@@ -37,6 +37,7 @@ async def patient_access(conn: Connection, viewer: User, patient_id: UUID) -> Ac
     if viewer.role == "clinician" and await share_store.has_active_share(
         conn, clinician_id=viewer.id, patient_id=patient_id
     ):
+        await grant(conn, patient_id)  # row-level security: this request may now read them
         return Access(patient_id=patient_id, viewer=viewer, as_="clinician")
     raise NotFound("No such patient.")
 

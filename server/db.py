@@ -7,8 +7,10 @@ import hashlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
+from uuid import UUID
 
 import asyncpg
 import msgspec
@@ -73,11 +75,28 @@ async def database_url(settings: Settings) -> str:
     return await asyncio.to_thread(start_embedded, settings.data_dir)
 
 
-async def create_pool(url: str, settings: Settings, **kwargs: Any) -> Pool:
+APP_ROLE = "afterglow_app"
+ALL_PATIENTS = "*"
+
+
+async def create_pool(
+    url: str, settings: Settings, *, app_role: bool = True, **kwargs: Any
+) -> Pool:
+    """The pool of an app process or worker. Its connections work as ``afterglow_app``, a role
+    bound by row-level security (migrations/0008): a query sees the rows of the patients its
+    request was granted, and nothing else, even if it forgets its own patient filter."""
+
     async def init(conn: Connection) -> None:
         await conn.set_type_codec(
             "jsonb", encoder=_json_encode, decoder=msgspec.json.decode, schema="pg_catalog"
         )
+        if app_role:
+            await conn.execute(f"SET ROLE {APP_ROLE}")
+
+    async def reset(conn: Connection) -> None:
+        # Instead of asyncpg's RESET ALL (which would also drop the role): forget the patients
+        # this connection was granted. asyncpg has already rolled back any open transaction.
+        await conn.execute(_CLEAR_GRANTS)
 
     pool: Pool = await asyncpg.create_pool(
         url,
@@ -86,6 +105,7 @@ async def create_pool(url: str, settings: Settings, **kwargs: Any) -> Pool:
         timeout=settings.db_timeout,
         command_timeout=max(settings.db_timeout, 10.0),
         init=init,
+        reset=reset,
         **kwargs,
     )
     return pool
@@ -98,21 +118,85 @@ def _json_encode(value: Any) -> str:
 # Waiting longer than this for a free connection answers 503 instead of hanging the request.
 ACQUIRE_TIMEOUT = 5.0
 
+# --- which patients a connection may see -----------------------------------------------------
+# The setting afterglow.patients (session level) lists the patients the current request was
+# granted; the access check (server/access.py) and the session lookup add to it, and the pool's
+# reset clears it. Work that is about every patient (the reminder worker, operator commands)
+# says so with ``see_all_patients``, inside its own transaction.
+
+_CLEAR_GRANTS = "SELECT set_config('afterglow.patients', '', false)"
+
+
+async def grant(conn: Connection, *patient_ids: UUID) -> None:
+    """Let this connection see these patients' rows, for the rest of the request."""
+    await conn.execute(
+        """SELECT set_config('afterglow.patients',
+                  concat_ws(',', nullif(current_setting('afterglow.patients', true), ''),
+                            $1::text), false)""",
+        ",".join(str(p) for p in patient_ids),
+    )
+
+
+async def see_all_patients(conn: Connection) -> None:
+    """Every patient's rows, until the end of the current transaction (worker, operator)."""
+    await conn.execute("SELECT set_config('afterglow.patients', $1, true)", ALL_PATIENTS)
+
+
+class _RequestConnection:
+    """The one connection an HTTP request uses, taken on first need, released at its end."""
+
+    __slots__ = ("conn", "pool")
+
+    def __init__(self) -> None:
+        self.pool: Pool | None = None
+        self.conn: PoolConnectionProxy[asyncpg.Record] | None = None
+
+
+_request: ContextVar[_RequestConnection | None] = ContextVar("afterglow_request", default=None)
+
+
+@asynccontextmanager
+async def request_scope() -> AsyncIterator[None]:
+    """Around one HTTP request: every ``connection``/``transaction`` in it shares one pooled
+    connection (one acquire, one reset), released when the response is sent."""
+    holder = _RequestConnection()
+    token = _request.set(holder)
+    try:
+        yield
+    finally:
+        _request.reset(token)
+        if holder.conn is not None and holder.pool is not None:
+            try:
+                await holder.pool.release(holder.conn)
+            except DB_UNAVAILABLE:
+                log.warning("could not return a connection to the pool")
+
 
 @asynccontextmanager
 async def connection(pool: Pool) -> AsyncIterator[Connection]:
-    """A pooled connection for a single statement (autocommit), or the base of a transaction."""
-    async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
-        try:
-            yield conn
-        except asyncpg.exceptions._base.InternalClientError:
-            conn.terminate()  # never hand a connection in an unknown state to the next request
-            raise
+    """A pooled connection for single statements (autocommit), or the base of a transaction."""
+    holder = _request.get()
+    if holder is None:
+        async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+            try:
+                yield conn
+            except asyncpg.exceptions._base.InternalClientError:
+                conn.terminate()  # never hand a connection in an unknown state to anyone
+                raise
+        return
+    if holder.conn is None:
+        holder.pool = pool
+        holder.conn = await pool.acquire(timeout=ACQUIRE_TIMEOUT)
+    try:
+        yield holder.conn
+    except asyncpg.exceptions._base.InternalClientError:
+        holder.conn.terminate()
+        raise
 
 
 @asynccontextmanager
 async def transaction(pool: Pool) -> AsyncIterator[Connection]:
-    """One connection in one transaction: the way request code touches the database."""
+    """One connection in one transaction (a savepoint if the request is already in one)."""
     async with connection(pool) as conn, conn.transaction():
         yield conn
 

@@ -352,7 +352,9 @@ async def run(settings: Settings) -> int:
         await db.migrate(plain)
     finally:
         await plain.close()
-    pool = await db.create_pool(url, settings, min_size=1, max_size=1)
+    # An operator command writing many patients' logs: it works as the migrating user, not as
+    # the row-level-security-bound application role.
+    pool = await db.create_pool(url, settings, app_role=False, min_size=1, max_size=1)
     try:
         async with pool.acquire() as conn:
             logins = await create_demo_clinic(

@@ -23,7 +23,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.config import Settings
-from server.db import Pool, connection, transaction
+from server.db import Pool, connection, request_scope, transaction
 from server.domain.accounts import User
 from server.problems import AppError
 from server.store import sessions as session_store
@@ -238,9 +238,12 @@ def request_state(scope: Scope) -> dict[str, Any]:
 
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == ScopeType.HTTP:
-            request_state(scope)
-        await app(scope, receive, send)
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        request_state(scope)
+        async with request_scope():  # one database connection for the whole request
+            await app(scope, receive, send)
 
     return middleware
 

@@ -36,7 +36,12 @@ async def user_for_session(conn: Connection, token_hash: bytes) -> User | None:
     """The signed-in user, if the session is neither idle-expired nor past its absolute end."""
     row: Any = await conn.fetchrow(
         """SELECT u.id, u.email, u.role, u.display_name, u.timezone, u.clinic_phone,
-                  u.created_at, s.last_seen_at < now() - $2::interval AS stale
+                  u.created_at, s.last_seen_at < now() - $2::interval AS stale,
+                  -- A patient's request may see their own rows (row-level security); a
+                  -- clinician's is granted patients one by one by the access check.
+                  set_config('afterglow.patients',
+                             CASE WHEN u.role = 'patient' THEN u.id::text ELSE '' END,
+                             false) AS granted
              FROM sessions s JOIN users u ON u.id = s.user_id
             WHERE s.token_hash = $1
               AND s.expires_at > now()

@@ -64,8 +64,9 @@ def write_statement(table: Table) -> str:
     )
     return f"""
 WITH prior AS (
-    SELECT patient_id = $2::uuid AS own, client_updated_at, deleted, version
-      FROM {table.name} WHERE id = $1::uuid
+    -- Through a function that may look past row-level security: another patient's id must be
+    -- recognised (and answered 404) without its row ever reaching this statement.
+    SELECT * FROM entry_key_{table.name}($1::uuid, $2::uuid)
 ), counter AS (
     INSERT INTO sync_counters AS c (patient_id, seq)
     SELECT $2::uuid, 1
