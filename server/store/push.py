@@ -195,18 +195,37 @@ async def record(
 ) -> None:
     """Write what one round of sending did. A row this worker no longer holds (the planner
     cancelled or moved it meanwhile) keeps its new state; its attempts are recorded anyway."""
-    # Rows are locked in id order, so workers and the planner cannot deadlock on each other.
-    await conn.execute(
-        "SELECT 1 FROM push_outbox WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
-        [s.outbox_id for s in settled],
-    )
-    await conn.executemany(
-        """UPDATE push_outbox SET status = $3, next_attempt_at = $4, delivered_to = $5,
-               claim_token = NULL, finished_at = CASE WHEN $3 <> 'pending' THEN $6::timestamptz END,
-               updated_at = $6
-           WHERE id = $1 AND claim_token = $2 AND status = 'pending'""",
-        [(s.outbox_id, token, s.status, s.next_attempt_at, s.delivered_to, now) for s in settled],
-    )
+    # Rows are locked in id order, so workers and the planner cannot deadlock on each other;
+    # only those this worker still holds (claim token, pending) are locked and written.
+    held = {
+        r["id"]
+        for r in await conn.fetch(
+            """SELECT id FROM push_outbox
+               WHERE id = ANY($1::bigint[]) AND claim_token = $2 AND status = 'pending'
+               ORDER BY id FOR UPDATE""",
+            [s.outbox_id for s in settled],
+            token,
+        )
+    }
+    mine = [s for s in settled if s.outbox_id in held]
+    if mine:
+        # One statement for the batch, joined on the primary key (a claim_token condition
+        # here is estimated at one row and can turn the join into a nested loop over the
+        # whole list). Each row's devices travel as an array literal ('{a,b}').
+        await conn.execute(
+            """UPDATE push_outbox o SET status = s.status, next_attempt_at = s.next_attempt_at,
+                   delivered_to = s.delivered_to::uuid[], claim_token = NULL,
+                   finished_at = CASE WHEN s.status <> 'pending' THEN $1::timestamptz END,
+                   updated_at = $1
+               FROM unnest($2::bigint[], $3::text[], $4::timestamptz[], $5::text[])
+                    AS s (id, status, next_attempt_at, delivered_to)
+               WHERE o.id = s.id""",
+            now,
+            [s.outbox_id for s in mine],
+            [s.status for s in mine],
+            [s.next_attempt_at for s in mine],
+            ["{" + ",".join(map(str, s.delivered_to)) + "}" for s in mine],
+        )
     if not attempts:
         return
     await conn.execute(

@@ -131,8 +131,10 @@ async def _replan(conn: Connection, patient_ids: list[UUID], now: datetime) -> N
     until = now + HORIZON
     rows = await conn.fetch(
         f"""SELECT p.patient_id, {_P_PREFS}, u.timezone,
-                   EXISTS (SELECT 1 FROM push_subscriptions s WHERE s.user_id = p.patient_id)
-                       AS has_device
+                   -- A probe of push_subscriptions_user per patient; an EXISTS here may
+                   -- become a hashed subplan that reads every subscription in the table.
+                   (SELECT 1 FROM push_subscriptions s WHERE s.user_id = p.patient_id LIMIT 1)
+                       IS NOT NULL AS has_device
             FROM reminder_prefs p JOIN users u ON u.id = p.patient_id
             WHERE p.patient_id = ANY($1::uuid[])
             ORDER BY p.patient_id
@@ -158,15 +160,29 @@ async def _replan(conn: Connection, patient_ids: list[UUID], now: datetime) -> N
     # New rows only for times still ahead; a reminder already due stays only if its row was
     # planned for exactly this time (it may be waiting for a retry).
     await _upsert(conn, [(pid, o) for pid, o in wanted if o.due_at >= now], now)
+    # Cancel the pending planned rows that are no longer wanted (a time that no longer holds).
+    # The set difference is a GROUP BY over both lists, which PostgreSQL hashes or sorts (a
+    # NOT EXISTS against the unnest may be planned as a nested loop, quadratic in the count).
+    # The patients' rows come through the (user_id, kind, occurrence) index, whatever their
+    # status: a `status = 'pending'` condition there lets the planner bring in the index of
+    # every pending row in the table, whose size is not this pass's business.
     await conn.execute(
-        """UPDATE push_outbox o
+        """UPDATE push_outbox
            SET status = 'cancelled', claim_token = NULL, finished_at = $3, updated_at = $3
-           WHERE o.user_id = ANY($1::uuid[]) AND o.status = 'pending' AND o.kind = ANY($2::text[])
-             AND NOT EXISTS (
-                 SELECT 1 FROM unnest($4::uuid[], $5::text[], $6::text[], $7::timestamptz[])
-                     AS k (user_id, kind, occurrence, due_at)
-                 WHERE k.user_id = o.user_id AND k.kind = o.kind
-                   AND k.occurrence = o.occurrence AND k.due_at = o.due_at)""",
+           WHERE status = 'pending' AND id = ANY(ARRAY(
+               SELECT max(x.id) FROM (
+                   SELECT o.id, o.status = 'pending' AS pending, o.user_id, o.kind,
+                          o.occurrence, o.due_at
+                   FROM push_outbox o
+                   WHERE o.user_id = ANY($1::uuid[]) AND o.kind = ANY($2::text[])
+                   UNION ALL
+                   SELECT NULL, NULL, k.user_id, k.kind, k.occurrence, k.due_at
+                   FROM unnest($4::uuid[], $5::text[], $6::text[], $7::timestamptz[])
+                       AS k (user_id, kind, occurrence, due_at)
+               ) AS x
+               GROUP BY x.user_id, x.kind, x.occurrence, x.due_at
+               -- a pending outbox row that no wanted key matched
+               HAVING count(x.id) = count(*) AND bool_and(x.pending)))""",
         ids,
         list(PLANNED_KINDS),
         now,

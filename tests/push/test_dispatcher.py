@@ -313,6 +313,57 @@ async def test_a_dispatcher_cancelled_mid_send_leaves_its_batch_to_another(
     assert {r["status"] for r in await outbox(pool, user)} == {"sent"}
 
 
+async def test_a_row_the_planner_cancels_mid_send_stays_cancelled(
+    pool: db.Pool,
+    people: People,
+    push_service: PushService,
+    make_dispatcher: Callable[..., Dispatcher],
+) -> None:
+    user = await people.user()
+    sub = await people.device(user, push_service)
+    await enqueue(pool, user)
+    dispatcher = make_dispatcher(Clock(T0))
+    batch = await dispatcher.claim()
+    async with db.transaction(pool) as conn:  # as the planner does when a time no longer holds
+        await conn.execute(
+            """UPDATE push_outbox SET status = 'cancelled', claim_token = NULL, finished_at = $2
+               WHERE user_id = $1""",
+            user,
+            T0,
+        )
+
+    stats = await dispatcher.deliver(batch)
+
+    assert stats.delivered == 1 and len(push_service.delivered_to(sub)) == 1  # already on its way
+    [row] = await outbox(pool, user)
+    assert row["status"] == "cancelled"
+    assert [a["outcome"] for a in await attempts(pool, user)] == ["delivered"]
+
+
+async def test_a_device_whose_keys_cannot_be_used_fails_alone(
+    pool: db.Pool,
+    people: People,
+    push_service: PushService,
+    make_dispatcher: Callable[..., Dispatcher],
+) -> None:
+    user = await people.user()
+    good = await people.device(user, push_service)
+    async with db.transaction(pool) as conn:  # no such key passes the API; a stored one may rot
+        await conn.execute(
+            """INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth)
+               VALUES ($1, $2, 'BAAA', 'AAAA')""",
+            user,
+            f"{push_service.base_url}/push/unusable",
+        )
+    await enqueue(pool, user)
+
+    stats = await make_dispatcher(Clock(T0)).run_until_idle()
+
+    assert (stats.sent, stats.pushes, stats.delivered) == (1, 2, 1)
+    assert len(push_service.delivered_to(good)) == 1 and len(push_service.requests) == 1
+    assert sorted(a["outcome"] for a in await attempts(pool, user)) == ["delivered", "error"]
+
+
 async def test_enqueue_notification_dedupes_on_its_key(pool: db.Pool, people: People) -> None:
     user = await people.user(role="clinician")
     async with db.transaction(pool) as conn:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -474,6 +474,44 @@ async def test_cancelling_or_deleting_an_infusion_sends_nothing_more(
     assert await pending(pool, patient) == []
     assert {r["status"] for r in await outbox(pool, patient)} == {"cancelled"}
     assert push_service.requests == []
+
+
+async def test_one_pass_over_several_patients_cancels_only_what_no_longer_holds(
+    pool: db.Pool, people: People, push_service: PushService
+) -> None:
+    now = at("2025-06-08T12:00Z")
+    moved, kept = await people.user(), await people.user()
+    sessions = {}
+    for patient in (moved, kept):
+        await people.device(patient, push_service)
+        await set_prefs(pool, patient, DAILY_8, now)
+        sessions[patient] = await put_infusion(pool, patient, "2025-06-09T15:00-04:00", now=now)
+    before = {patient: await pending(pool, patient) for patient in (moved, kept)}
+    async with db.transaction(pool) as conn:
+        # The session moves without a re-plan of its own; both patients then come due.
+        await conn.execute(
+            "UPDATE infusions SET scheduled_at = $2, local_day = $3 WHERE id = $1",
+            sessions[moved],
+            at("2025-06-10T11:00-04:00"),
+            date(2025, 6, 10),
+        )
+        await conn.execute(
+            """UPDATE reminder_prefs SET planned_until = '-infinity'
+               WHERE patient_id = ANY($1::uuid[])""",
+            [moved, kept],
+        )
+        await reminder_store.rolling_plan(conn, now)
+
+    assert await pending(pool, kept) == before[kept]
+    assert [r["status"] for r in await outbox(pool, kept)] == ["pending"] * len(before[kept])
+    cancelled = [(r["kind"], r["due_at"]) for r in await outbox(pool, moved, "cancelled")]
+    assert sorted(cancelled) == [
+        ("infusion_day_before", at("2025-06-08T15:00-04:00")),
+        ("infusion_evening_after", at("2025-06-09T19:00-04:00")),
+        ("infusion_two_hours", at("2025-06-09T13:00-04:00")),
+    ]
+    assert await pending(pool, moved, "infusion_day_before") == [at("2025-06-09T11:00-04:00")]
+    assert await pending(pool, moved, "daily_checkin") == await pending(pool, kept, "daily_checkin")
 
 
 async def test_without_a_device_a_patient_is_parked(
