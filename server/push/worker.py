@@ -39,6 +39,7 @@ async def plan_pass(pool: db.Pool, now: datetime | None = None) -> int:
     total = 0
     while True:
         async with db.transaction(pool) as conn:
+            await db.see_all_patients(conn)  # planning is about every patient
             planned = await reminder_store.rolling_plan(conn, now, limit=PLAN_BATCH)
         total += planned
         if planned < PLAN_BATCH:
@@ -88,6 +89,7 @@ async def run(pool: db.Pool, settings: Settings, vapid: VapidKeys) -> None:
             session,
             concurrency=settings.push_concurrency,
             timeout=settings.push_timeout,
+            lease=timedelta(seconds=settings.push_lease_seconds),
         )
         log.info("reminder worker started")
         await asyncio.gather(
