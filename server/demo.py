@@ -292,6 +292,7 @@ async def create_demo_clinic(
     logins = [DemoLogin("clinician", clinician.display_name, clinician.email)]
     for spec in PATIENTS:
         async with conn.transaction():
+            await db.see_all_patients(conn)  # an operator tool writing many patients' logs
             user = await user_store.create_user(
                 conn,
                 email=spec.email,
