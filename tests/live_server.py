@@ -94,14 +94,17 @@ class LiveServer:
         self.stop()
 
 
-async def signed_in_patient(base_url: str, email: str, password: str,
-                            timezone: str = "America/New_York") -> httpx.AsyncClient:
+async def signed_in_patient(
+    base_url: str, email: str, password: str, timezone: str = "America/New_York"
+) -> httpx.AsyncClient:
     """An httpx client registered as a new patient against a live server, sending the CSRF
     header on every request like the web app."""
     client = httpx.AsyncClient(base_url=base_url, timeout=10)
     await client.get("/healthz")
     client.headers["X-CSRF-Token"] = client.cookies["csrftoken"]
-    response = await client.post("/api/v1/auth/register", json={
-        "email": email, "password": password, "display_name": "Load", "timezone": timezone})
+    response = await client.post(
+        "/api/v1/auth/register",
+        json={"email": email, "password": password, "display_name": "Load", "timezone": timezone},
+    )
     response.raise_for_status()
     return client
