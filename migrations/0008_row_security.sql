@@ -1,11 +1,13 @@
 -- Defence in depth: row-level security on the tables of clinical data.
 --
--- The application works as the role afterglow_app (it takes it with set_config('role', ...)
--- inside each transaction; see server/db.py). That role is neither a superuser nor the tables'
--- owner and has no BYPASSRLS, so the policies below bind it. Each transaction names the
--- patients it may touch in the setting afterglow.patients: a comma-separated list of ids, set
--- by the one access check (server/access.py), or '*' for the reminder worker and operator
--- commands. A query that forgets its patient filter still cannot read another patient's rows.
+-- The application's pooled connections work as the role afterglow_app (SET ROLE when a
+-- connection opens; see server/db.py). That role is neither a superuser nor the tables' owner
+-- and has no BYPASSRLS, so the policies below bind it. A request's connection says which
+-- patients it may see, in session settings the pool clears when the connection comes back:
+-- afterglow.patients, a comma-separated list of ids (a patient's own id at the session lookup,
+-- each patient a clinician opens at the access check), or '*' for the reminder worker and
+-- operator commands (transaction-local); and afterglow.clinician, whose active shares are
+-- visible too. A query that forgets its patient filter still cannot read another patient's rows.
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'afterglow_app') THEN
@@ -22,24 +24,36 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA public
     GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO afterglow_app;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO afterglow_app;
 
-CREATE FUNCTION afterglow_may_see(patient uuid) RETURNS boolean
+-- A clinician's request may also see every patient who shares with them right now
+-- (afterglow.clinician, set at the session lookup): one index probe per row on shares, so the
+-- patient list need not name 500 patients. The policy is written out on each table rather than
+-- called as a function, so its uncorrelated sub-selects run once per query, not once per row.
+CREATE FUNCTION afterglow_granted() RETURNS uuid[]
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT coalesce(current_setting('afterglow.patients', true), '') = '*'
-        OR patient::text = ANY (string_to_array(current_setting('afterglow.patients', true), ','))
+    SELECT string_to_array(nullif(nullif(current_setting('afterglow.patients', true), ''), '*'),
+                           ',')::uuid[]
 $$;
 
-ALTER TABLE checkins ENABLE ROW LEVEL SECURITY;
-ALTER TABLE assessments ENABLE ROW LEVEL SECURITY;
-ALTER TABLE infusions ENABLE ROW LEVEL SECURITY;
-ALTER TABLE sync_counters ENABLE ROW LEVEL SECURITY;
-CREATE POLICY patient_scope ON checkins TO afterglow_app
-    USING (afterglow_may_see(patient_id)) WITH CHECK (afterglow_may_see(patient_id));
-CREATE POLICY patient_scope ON assessments TO afterglow_app
-    USING (afterglow_may_see(patient_id)) WITH CHECK (afterglow_may_see(patient_id));
-CREATE POLICY patient_scope ON infusions TO afterglow_app
-    USING (afterglow_may_see(patient_id)) WITH CHECK (afterglow_may_see(patient_id));
-CREATE POLICY patient_scope ON sync_counters TO afterglow_app
-    USING (afterglow_may_see(patient_id)) WITH CHECK (afterglow_may_see(patient_id));
+DO $$
+DECLARE
+    t text;
+    visible text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['checkins', 'assessments', 'infusions', 'sync_counters'] LOOP
+        visible := format($q$
+            patient_id = ANY (coalesce((SELECT afterglow_granted()), '{}'))
+            OR (SELECT coalesce(current_setting('afterglow.patients', true), '') = '*')
+            OR EXISTS (
+                SELECT FROM shares s
+                 WHERE s.clinician_id
+                       = (SELECT nullif(current_setting('afterglow.clinician', true), '')::uuid)
+                   AND s.patient_id = %I.patient_id AND s.revoked_at IS NULL)$q$, t);
+        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('CREATE POLICY patient_scope ON %I TO afterglow_app USING (%s) '
+                       'WITH CHECK (%s)', t, visible, visible);
+    END LOOP;
+END
+$$;
 
 -- The write path finds an entry by its global id before deciding whether a change wins; under
 -- the policies above it could not see another patient's row, and its INSERT ... ON CONFLICT

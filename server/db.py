@@ -124,7 +124,10 @@ ACQUIRE_TIMEOUT = 5.0
 # reset clears it. Work that is about every patient (the reminder worker, operator commands)
 # says so with ``see_all_patients``, inside its own transaction.
 
-_CLEAR_GRANTS = "SELECT set_config('afterglow.patients', '', false)"
+_CLEAR_GRANTS = (
+    "SELECT set_config('afterglow.patients', '', false), "
+    "set_config('afterglow.clinician', '', false)"
+)
 
 
 async def grant(conn: Connection, *patient_ids: UUID) -> None:

@@ -37,11 +37,14 @@ async def user_for_session(conn: Connection, token_hash: bytes) -> User | None:
     row: Any = await conn.fetchrow(
         """SELECT u.id, u.email, u.role, u.display_name, u.timezone, u.clinic_phone,
                   u.created_at, s.last_seen_at < now() - $2::interval AS stale,
-                  -- A patient's request may see their own rows (row-level security); a
-                  -- clinician's is granted patients one by one by the access check.
+                  -- Row-level security: a patient's request may see their own rows; a
+                  -- clinician's, those of patients sharing with them (migration 0008).
                   set_config('afterglow.patients',
                              CASE WHEN u.role = 'patient' THEN u.id::text ELSE '' END,
-                             false) AS granted
+                             false) AS granted,
+                  set_config('afterglow.clinician',
+                             CASE WHEN u.role = 'clinician' THEN u.id::text ELSE '' END,
+                             false) AS clinician
              FROM sessions s JOIN users u ON u.id = s.user_id
             WHERE s.token_hash = $1
               AND s.expires_at > now()

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from server.access import Access
-from server.db import Connection, grant
+from server.db import Connection
 from server.domain.accounts import User
 from server.domain.records import Assessment, CheckIn, Infusion, SideEffect
 from server.domain.summary import PatientOverview, Summary, overview, summarise
@@ -219,7 +219,7 @@ async def clinician_overview(conn: Connection, clinician: User, now: datetime) -
     if not patients:
         return []
     ids = [p["id"] for p in patients]
-    await grant(conn, *ids)  # row-level security: this request may read these patients
+    # Row-level security lets this clinician's request read them (their active shares).
     # From here on, only these patients' rows are read.
     # The window starts a day early: each patient's local "28 days ago" is found in the domain.
     since_day = local_day(now, clinician.zone) - LIST_WINDOW - timedelta(days=1)
