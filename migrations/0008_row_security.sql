@@ -59,33 +59,25 @@ $$;
 -- the policies above it could not see another patient's row, and its INSERT ... ON CONFLICT
 -- would then fail on it. These functions tell only whether the id is this patient's and, if so,
 -- its conflict key: nothing of another patient's row leaves them.
-CREATE FUNCTION entry_key_checkins(entry uuid, patient uuid)
-RETURNS TABLE (own boolean, client_updated_at timestamptz, deleted boolean, version text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-    SELECT patient_id = patient,
-           CASE WHEN patient_id = patient THEN client_updated_at END,
-           CASE WHEN patient_id = patient THEN deleted END,
-           CASE WHEN patient_id = patient THEN version END
-      FROM checkins WHERE id = entry
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['checkins', 'assessments', 'infusions'] LOOP
+        EXECUTE format($f$
+            CREATE FUNCTION entry_key_%1$s(entry uuid, patient uuid)
+            RETURNS TABLE (own boolean, client_updated_at timestamptz, deleted boolean,
+                           version text)
+            LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $b$
+                SELECT patient_id = patient,
+                       CASE WHEN patient_id = patient THEN client_updated_at END,
+                       CASE WHEN patient_id = patient THEN deleted END,
+                       CASE WHEN patient_id = patient THEN version END
+                  FROM %1$I WHERE id = entry
+            $b$
+        $f$, t);
+        EXECUTE format('REVOKE ALL ON FUNCTION entry_key_%s FROM PUBLIC', t);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION entry_key_%s TO afterglow_app', t);
+    END LOOP;
+END
 $$;
-CREATE FUNCTION entry_key_assessments(entry uuid, patient uuid)
-RETURNS TABLE (own boolean, client_updated_at timestamptz, deleted boolean, version text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-    SELECT patient_id = patient,
-           CASE WHEN patient_id = patient THEN client_updated_at END,
-           CASE WHEN patient_id = patient THEN deleted END,
-           CASE WHEN patient_id = patient THEN version END
-      FROM assessments WHERE id = entry
-$$;
-CREATE FUNCTION entry_key_infusions(entry uuid, patient uuid)
-RETURNS TABLE (own boolean, client_updated_at timestamptz, deleted boolean, version text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-    SELECT patient_id = patient,
-           CASE WHEN patient_id = patient THEN client_updated_at END,
-           CASE WHEN patient_id = patient THEN deleted END,
-           CASE WHEN patient_id = patient THEN version END
-      FROM infusions WHERE id = entry
-$$;
-REVOKE ALL ON FUNCTION entry_key_checkins, entry_key_assessments, entry_key_infusions FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION entry_key_checkins, entry_key_assessments, entry_key_infusions
-    TO afterglow_app;

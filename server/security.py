@@ -15,7 +15,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from litestar import Request, Response
+from litestar import Request
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import Cookie
 from litestar.enums import ScopeType
@@ -285,8 +285,3 @@ def security_headers(settings: Settings) -> Any:
         )
 
     return before_send
-
-
-def no_store(response: Response[Any]) -> Response[Any]:
-    response.headers["Cache-Control"] = "no-store"
-    return response

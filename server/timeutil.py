@@ -14,9 +14,3 @@ def local_day(moment: datetime, zone: ZoneInfo | str) -> date:
     """The calendar day ``moment`` falls on for someone living in ``zone``."""
     tz = ZoneInfo(zone) if isinstance(zone, str) else zone
     return moment.astimezone(tz).date()
-
-
-def require_aware(moment: datetime) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("datetime must carry a UTC offset")
-    return moment.astimezone(UTC)

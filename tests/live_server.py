@@ -108,3 +108,26 @@ async def signed_in_patient(
     )
     response.raise_for_status()
     return client
+
+
+async def create_clinician(
+    database_url: str, email: str, password: str, name: str = "Dr. Test"
+) -> None:
+    """A clinician account, made as `create-clinician` does (there is no sign-up for them)."""
+    import asyncpg
+
+    from server import security
+    from server.store import users as user_store
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        await user_store.create_user(
+            conn,
+            email=email,
+            role="clinician",
+            password_hash=await security.hash_password(password),
+            display_name=name,
+            timezone="UTC",
+        )
+    finally:
+        await conn.close()

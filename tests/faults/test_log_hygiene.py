@@ -13,13 +13,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
 from server import security
 from tests.conftest import PASSWORD, unique_email
-from tests.live_server import LiveServer, signed_in_patient
+from tests.live_server import LiveServer, create_clinician, signed_in_patient
 
 pytestmark = pytest.mark.slow
 
@@ -28,20 +27,7 @@ OTHER_TEXT = "tingling-left-hand-91bd"
 
 
 async def _clinician(live: LiveServer, email: str) -> httpx.AsyncClient:
-    from server.store import users as user_store
-
-    conn = await asyncpg.connect(live.env["DATABASE_URL"])
-    try:
-        await user_store.create_user(
-            conn,
-            email=email,
-            role="clinician",
-            password_hash=await security.hash_password(PASSWORD),
-            display_name="Dr. Log",
-            timezone="UTC",
-        )
-    finally:
-        await conn.close()
+    await create_clinician(live.env["DATABASE_URL"], email, PASSWORD, "Dr. Log")
     client = httpx.AsyncClient(base_url=live.url, timeout=10)
     await client.get("/healthz")
     client.headers["X-CSRF-Token"] = client.cookies["csrftoken"]

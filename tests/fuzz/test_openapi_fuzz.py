@@ -19,9 +19,8 @@ import schemathesis
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from server import security
-from server.store import users as user_store
 from tests.conftest import PASSWORD, unique_email
-from tests.live_server import LiveServer
+from tests.live_server import LiveServer, create_clinician
 
 pytestmark = pytest.mark.slow
 EXAMPLES = int(os.environ.get("AFTERGLOW_FUZZ_EXAMPLES", "6"))
@@ -47,7 +46,9 @@ class Session:
         self.http.get(f"{self.live.url}/healthz", timeout=10)
         email = unique_email(self.role)
         if self.role == "clinician":
-            asyncio.run(_create_clinician(self.live.env["DATABASE_URL"], email))
+            asyncio.run(
+                create_clinician(self.live.env["DATABASE_URL"], email, PASSWORD, "Dr. Fuzz")
+            )
             response = self.http.post(
                 f"{self.live.url}/api/v1/auth/login",
                 json={"email": email, "password": PASSWORD},
@@ -75,23 +76,6 @@ class Session:
     def ensure(self) -> None:
         if self.http.get(f"{self.live.url}/api/v1/me", timeout=10).status_code == 401:
             self.sign_in()
-
-
-async def _create_clinician(url: str, email: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url)
-    try:
-        await user_store.create_user(
-            conn,
-            email=email,
-            role="clinician",
-            password_hash=await security.hash_password(PASSWORD),
-            display_name="Dr. Fuzz",
-            timezone="UTC",
-        )
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="module")
