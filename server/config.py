@@ -1,83 +1,209 @@
 """Settings from environment variables.
 
-Every setting is listed once in ``SETTINGS`` with its default and meaning; the README's settings
-table is checked against this list by ``tests/unit/test_docs.py``.
+Each setting is declared once in ``SETTINGS``: its variable (which also names the ``Settings``
+field it fills), how its text is read, its default and its meaning. ``Settings.from_env`` reads
+them by walking that list, the ``Settings`` field defaults are taken from it, and
+``tests/unit/test_docs_and_config.py`` checks the README's settings table against it.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Generic, Literal, TypeVar, cast, get_args
 
 import msgspec
 
 Environment = Literal["dev", "test", "production"]
+
+T = TypeVar("T")
 
 
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message names it."""
 
 
-class Setting(msgspec.Struct, frozen=True):
+class Parser(msgspec.Struct, Generic[T], frozen=True):
+    """How a variable's text becomes a value; ``read`` raises ValueError on text it refuses."""
+
+    read: Callable[[str], T]
+    expects: str  # completes "AFTERGLOW_X must be ..." when ``read`` refuses the text
+    # Whether a blank variable counts as unset (integers and flags) or is read as given (text, and
+    # floats, which refuse it).
+    blank_is_unset: bool = False
+
+
+def _environment(raw: str) -> Environment:
+    if raw not in get_args(Environment):
+        raise ValueError(raw)
+    return cast(Environment, raw)
+
+
+def _flag(raw: str) -> bool:
+    if raw not in ("0", "1"):
+        raise ValueError(raw)
+    return raw == "1"
+
+
+def _optional(raw: str) -> str | None:
+    return raw or None
+
+
+TEXT = Parser(str, "text")
+OPTIONAL_TEXT = Parser(_optional, "text")  # blank is None, the same as unset
+PATH = Parser(Path, "a path")
+URL = Parser(lambda raw: raw.rstrip("/"), "a URL")  # no trailing slash, so paths can be appended
+LOG_LEVEL = Parser(str.upper, "a log level")
+INT = Parser(int, "an integer", blank_is_unset=True)
+FLOAT = Parser(float, "a number")
+FLAG = Parser(_flag, "0 or 1", blank_is_unset=True)
+ENVIRONMENT = Parser(_environment, "dev, test or production")
+
+
+class Setting(msgspec.Struct, Generic[T], frozen=True):
+    """One environment variable and the ``Settings`` field it fills.
+
+    ``fallback`` is the text an unset variable stands for, so a default is read exactly like a
+    value an operator sets, and the README shows that same text.
+    """
+
     env: str
-    default: str
+    parse: Parser[T]
+    fallback: str
     meaning: str
+    dev_fallback: str | None = None  # used instead of ``fallback`` when AFTERGLOW_ENV=dev
+    required_in_production: bool = False
+    shown: str | None = None  # the README's default, when the fallback text doesn't say it
+
+    @property
+    def field(self) -> str:
+        """The ``Settings`` field: the variable's name without ``AFTERGLOW_``, in lower case."""
+        return self.env.removeprefix("AFTERGLOW_").lower()
+
+    @property
+    def value(self) -> T:
+        """The default outside dev: what ``Settings()`` holds for this field."""
+        return self.parse.read(self.fallback)
+
+    @property
+    def default(self) -> str:
+        """The default as the README's settings table shows it."""
+        if self.shown is not None:
+            return self.shown
+        if self.value is None:
+            return "(unset)"
+        if self.dev_fallback is not None:
+            return f"`{self.dev_fallback}` in dev, else `{self.fallback}`"
+        return f"`{self.fallback}`"
+
+    def read(self, environ: Mapping[str, str], dev: bool) -> T:
+        raw = environ.get(self.env)
+        if raw is None or (raw == "" and self.parse.blank_is_unset):
+            raw = self.dev_fallback if dev and self.dev_fallback is not None else self.fallback
+        try:
+            return self.parse.read(raw)
+        except ValueError:
+            raise ConfigError(f"{self.env} must be {self.parse.expects}, not {raw!r}") from None
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("DATABASE_URL", "(unset)", "PostgreSQL URL; unset starts an embedded PostgreSQL"),
-    Setting("AFTERGLOW_ENV", "dev", "`dev`, `test` or `production`"),
-    Setting("AFTERGLOW_HOST", "127.0.0.1", "address `serve` listens on"),
-    Setting("AFTERGLOW_PORT", "8000", "port `serve` listens on"),
-    Setting("AFTERGLOW_DATA_DIR", "./var", "embedded database, dev secret key, VAPID keys"),
-    Setting("AFTERGLOW_SECRET_KEY", "(dev: made once in the data dir)", "signs CSRF tokens"),
+_MADE_IN_DEV = "dev: made once in the data dir"
+
+# In the README's order. Columns: variable, parser, default (as the variable's text), meaning.
+SETTINGS: tuple[Setting[Any], ...] = (
     Setting(
-        "AFTERGLOW_VAPID_PRIVATE_KEY", "(dev: data dir)", "VAPID private key, PEM or base64url"
+        "DATABASE_URL",
+        OPTIONAL_TEXT,
+        "",
+        "PostgreSQL URL; unset starts an embedded PostgreSQL",
+        required_in_production=True,
     ),
-    Setting("AFTERGLOW_VAPID_SUBJECT", "mailto:admin@localhost", "VAPID `sub` claim"),
-    Setting("AFTERGLOW_CLINIC_PHONE", "(unset)", "clinic phone shown with crisis resources"),
-    Setting("AFTERGLOW_WORKER", "1 in dev, else 0", "`1`: `serve` also runs the reminder worker"),
-    Setting("AFTERGLOW_PUSH_CONCURRENCY", "32", "pushes in flight at once per reminder worker"),
-    Setting("AFTERGLOW_PUSH_TIMEOUT", "10", "seconds to wait for a push service's answer"),
-    Setting("AFTERGLOW_PUSH_LEASE_SECONDS", "120", "a worker's hold on claimed reminders"),
-    Setting("AFTERGLOW_MIGRATE_ON_START", "1", "`1`: `serve` applies pending migrations at start"),
-    Setting("AFTERGLOW_PUBLIC_URL", "http://127.0.0.1:8000", "external URL; https turns on HSTS"),
-    Setting("AFTERGLOW_DB_POOL_SIZE", "10", "connections per app process"),
-    Setting("AFTERGLOW_DB_TIMEOUT", "3", "seconds before a database call gives up (then 503)"),
-    Setting("AFTERGLOW_PATIENT_IDLE_DAYS", "30", "patient session idle expiry"),
-    Setting("AFTERGLOW_PATIENT_ABSOLUTE_DAYS", "90", "patient session absolute expiry"),
-    Setting("AFTERGLOW_CLINICIAN_IDLE_MINUTES", "30", "clinician session idle expiry"),
-    Setting("AFTERGLOW_CLINICIAN_ABSOLUTE_HOURS", "12", "clinician session absolute expiry"),
-    Setting("AFTERGLOW_LOG_LEVEL", "INFO", "Python log level"),
+    Setting("AFTERGLOW_ENV", ENVIRONMENT, "dev", "`dev`, `test` or `production`"),
+    Setting("AFTERGLOW_HOST", TEXT, "127.0.0.1", "address `serve` listens on"),
+    Setting("AFTERGLOW_PORT", INT, "8000", "port `serve` listens on"),
+    Setting("AFTERGLOW_DATA_DIR", PATH, "./var", "embedded database, dev secret key, VAPID keys"),
+    Setting(
+        "AFTERGLOW_SECRET_KEY",
+        TEXT,  # blank counts as missing: see Settings.from_env
+        "",
+        "signs CSRF tokens",
+        required_in_production=True,
+        shown=_MADE_IN_DEV,
+    ),
+    Setting(
+        "AFTERGLOW_VAPID_PRIVATE_KEY",
+        OPTIONAL_TEXT,
+        "",
+        "VAPID private key, PEM or base64url",
+        shown=_MADE_IN_DEV,  # by server.push.vapid, which also requires it in production
+    ),
+    Setting("AFTERGLOW_VAPID_SUBJECT", TEXT, "mailto:admin@localhost", "VAPID `sub` claim"),
+    Setting(
+        "AFTERGLOW_CLINIC_PHONE", OPTIONAL_TEXT, "", "clinic phone shown with crisis resources"
+    ),
+    Setting(
+        "AFTERGLOW_WORKER",
+        FLAG,
+        "0",
+        "`1`: `serve` also runs the reminder worker",
+        dev_fallback="1",  # so a bare `make run` sends reminders too
+    ),
+    Setting(
+        "AFTERGLOW_PUSH_CONCURRENCY", INT, "32", "pushes in flight at once per reminder worker"
+    ),
+    Setting("AFTERGLOW_PUSH_TIMEOUT", FLOAT, "10", "seconds to wait for a push service's answer"),
+    Setting("AFTERGLOW_PUSH_LEASE_SECONDS", INT, "120", "a worker's hold on claimed reminders"),
+    Setting(
+        "AFTERGLOW_MIGRATE_ON_START", FLAG, "1", "`1`: `serve` applies pending migrations at start"
+    ),
+    Setting(
+        "AFTERGLOW_PUBLIC_URL", URL, "http://127.0.0.1:8000", "external URL; https turns on HSTS"
+    ),
+    Setting("AFTERGLOW_DB_POOL_SIZE", INT, "10", "connections per app process"),
+    Setting(
+        "AFTERGLOW_DB_TIMEOUT", FLOAT, "3", "seconds before a database call gives up (then 503)"
+    ),
+    Setting("AFTERGLOW_PATIENT_IDLE_DAYS", INT, "30", "patient session idle expiry"),
+    Setting("AFTERGLOW_PATIENT_ABSOLUTE_DAYS", INT, "90", "patient session absolute expiry"),
+    Setting("AFTERGLOW_CLINICIAN_IDLE_MINUTES", INT, "30", "clinician session idle expiry"),
+    Setting("AFTERGLOW_CLINICIAN_ABSOLUTE_HOURS", INT, "12", "clinician session absolute expiry"),
+    Setting("AFTERGLOW_LOG_LEVEL", LOG_LEVEL, "INFO", "Python log level"),
 )
+
+_BY_FIELD: dict[str, Setting[Any]] = {setting.field: setting for setting in SETTINGS}
+
+
+def _default(field: str) -> Any:
+    """A field's default, taken from its declaration so it is written only there."""
+    return _BY_FIELD[field].value
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
-    env: Environment = "dev"
-    database_url: str | None = None
-    host: str = "127.0.0.1"
-    port: int = 8000
-    data_dir: Path = Path("var")
-    secret_key: str = ""
-    vapid_private_key: str | None = None
-    vapid_subject: str = "mailto:admin@localhost"
-    clinic_phone: str | None = None
-    worker: bool = False
-    push_concurrency: int = 32
-    push_timeout: float = 10.0
-    push_lease_seconds: int = 120
-    migrate_on_start: bool = True
-    public_url: str = "http://127.0.0.1:8000"
-    db_pool_size: int = 10
-    db_timeout: float = 3.0
-    patient_idle_days: int = 30
-    patient_absolute_days: int = 90
-    clinician_idle_minutes: int = 30
-    clinician_absolute_hours: int = 12
-    log_level: str = "INFO"
+    """The app's settings: ``from_env`` for the app, plain construction for tests and benches."""
+
+    env: Environment = _default("env")
+    database_url: str | None = _default("database_url")
+    host: str = _default("host")
+    port: int = _default("port")
+    data_dir: Path = _default("data_dir")
+    secret_key: str = _default("secret_key")
+    vapid_private_key: str | None = _default("vapid_private_key")
+    vapid_subject: str = _default("vapid_subject")
+    clinic_phone: str | None = _default("clinic_phone")
+    worker: bool = _default("worker")
+    push_concurrency: int = _default("push_concurrency")
+    push_timeout: float = _default("push_timeout")
+    push_lease_seconds: int = _default("push_lease_seconds")
+    migrate_on_start: bool = _default("migrate_on_start")
+    public_url: str = _default("public_url")
+    db_pool_size: int = _default("db_pool_size")
+    db_timeout: float = _default("db_timeout")
+    patient_idle_days: int = _default("patient_idle_days")
+    patient_absolute_days: int = _default("patient_absolute_days")
+    clinician_idle_minutes: int = _default("clinician_idle_minutes")
+    clinician_absolute_hours: int = _default("clinician_absolute_hours")
+    log_level: str = _default("log_level")
 
     @property
     def https(self) -> bool:
@@ -90,65 +216,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
-        mode = env.get("AFTERGLOW_ENV", "dev")
-        if mode not in ("dev", "test", "production"):
-            raise ConfigError(f"AFTERGLOW_ENV must be dev, test or production, not {mode!r}")
-        data_dir = Path(env.get("AFTERGLOW_DATA_DIR", "var"))
-        secret = env.get("AFTERGLOW_SECRET_KEY", "")
-        if not secret:
-            if mode == "production":
-                raise ConfigError("AFTERGLOW_SECRET_KEY must be set when AFTERGLOW_ENV=production")
-            secret = _dev_secret(data_dir)
-        database_url = env.get("DATABASE_URL") or None
-        if mode == "production" and database_url is None:
-            raise ConfigError("DATABASE_URL must be set when AFTERGLOW_ENV=production")
-        try:
-            return cls(
-                env=mode,  # type: ignore[arg-type]
-                database_url=database_url,
-                host=env.get("AFTERGLOW_HOST", "127.0.0.1"),
-                port=_int(env, "AFTERGLOW_PORT", 8000),
-                data_dir=data_dir,
-                secret_key=secret,
-                vapid_private_key=env.get("AFTERGLOW_VAPID_PRIVATE_KEY") or None,
-                vapid_subject=env.get("AFTERGLOW_VAPID_SUBJECT", "mailto:admin@localhost"),
-                clinic_phone=env.get("AFTERGLOW_CLINIC_PHONE") or None,
-                worker=_flag(env, "AFTERGLOW_WORKER", mode == "dev"),
-                push_concurrency=_int(env, "AFTERGLOW_PUSH_CONCURRENCY", 32),
-                push_timeout=float(env.get("AFTERGLOW_PUSH_TIMEOUT", "10")),
-                push_lease_seconds=_int(env, "AFTERGLOW_PUSH_LEASE_SECONDS", 120),
-                migrate_on_start=_flag(env, "AFTERGLOW_MIGRATE_ON_START", True),
-                public_url=env.get("AFTERGLOW_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
-                db_pool_size=_int(env, "AFTERGLOW_DB_POOL_SIZE", 10),
-                db_timeout=float(env.get("AFTERGLOW_DB_TIMEOUT", "3")),
-                patient_idle_days=_int(env, "AFTERGLOW_PATIENT_IDLE_DAYS", 30),
-                patient_absolute_days=_int(env, "AFTERGLOW_PATIENT_ABSOLUTE_DAYS", 90),
-                clinician_idle_minutes=_int(env, "AFTERGLOW_CLINICIAN_IDLE_MINUTES", 30),
-                clinician_absolute_hours=_int(env, "AFTERGLOW_CLINICIAN_ABSOLUTE_HOURS", 12),
-                log_level=env.get("AFTERGLOW_LOG_LEVEL", "INFO").upper(),
-            )
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from exc
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, not {raw!r}") from None
-
-
-def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    if raw not in ("0", "1"):
-        raise ConfigError(f"{name} must be 0 or 1, not {raw!r}")
-    return raw == "1"
+        environ = os.environ if environ is None else environ
+        # The environment comes first: other defaults and requirements depend on it.
+        mode = _BY_FIELD["env"].read(environ, dev=False)
+        if mode == "production":
+            missing = [
+                s.env for s in SETTINGS if s.required_in_production and not environ.get(s.env)
+            ]
+            if missing:
+                names = " and ".join(missing)
+                raise ConfigError(f"{names} must be set when AFTERGLOW_ENV=production")
+        values = {setting.field: setting.read(environ, dev=mode == "dev") for setting in SETTINGS}
+        # Outside production a missing secret is made once in the data dir, so sessions survive
+        # restarts.
+        if not values["secret_key"]:
+            values["secret_key"] = _dev_secret(values["data_dir"])
+        return cls(**values)
 
 
 def _dev_secret(data_dir: Path) -> str:
