@@ -1,27 +1,63 @@
-"""The History page's charts: geometry computed here from the summary, drawn as inline SVG by
-the templates. The numbers are the summary's own (server/domain/summary.py), so a patient sees
-what their psychiatrist sees: mean mood per local day, its 7-day average, infusion days, PHQ-9.
+"""Every chart in the app, the patient's History and the clinician's summary, drawn one way.
+
+Two pure steps:
+
+1. Summary -> Plot: msgspec Structs of geometry in SVG user units (ticks, reference lines,
+   infusion markers, series and their points) on a layout for a phone (PHONE) or for a printed
+   page (PAGE). The numbers are the summary's own (server/domain/summary.py), so a patient sees
+   what their psychiatrist sees: mean mood per local day, its 7-day average, infusion days, and
+   PHQ-9 (with GAD-7 for the clinician) by day.
+2. Plot -> SVG: one renderer, ``svg()``. Every text is escaped; there is no inline style (the
+   CSP forbids it): classes are styled by static/css/app.css and static/css/clinician.css. Lines
+   differ by dash pattern as well as colour, so the clinician's page prints in black and white.
+
+Every chart is a named image: role="img", labelled by its <title> and by a <desc> that says in
+words what it shows, for screen readers and for anyone who cannot read the picture. The words
+are the reader's (the patient's chart speaks to them, the clinician's gives dates); the drawing
+is the same. Ids are ``{name}-title`` and ``{name}-desc``, so a page must not reuse a chart's
+name for another id.
+
+A page gets a Figure: it renders as its SVG (``{{ figure }}`` in a template, ``str(figure)``)
+and carries the same data as table rows, newest first, and a note, where the page shows them.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, timedelta
+from html import escape
 
 import msgspec
+from markupsafe import Markup
 
-from server.domain.instruments import PHQ9
-from server.domain.summary import Summary
+from server.domain.instruments import GAD7, PHQ9, Instrument
+from server.domain.summary import REMISSION_BELOW, ScorePoint, Summary
 
-WIDTH, HEIGHT = 340, 180
-LEFT, RIGHT, TOP, BOTTOM = 30, 10, 14, 28
-PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-BAND_LABELS = {band.id: band.label for band in PHQ9.bands}
+DOTS_UP_TO_DAYS = 120  # a point per day stays readable up to about four months
+LONG_RANGE_DAYS = 180  # beyond this, the day axis shows months
 
 
-class Point(msgspec.Struct, frozen=True):
-    x: float
-    y: float
-    label: str  # what a screen reader (or the point's tooltip) says about it
+class Layout(msgspec.Struct, frozen=True, kw_only=True):
+    width: int
+    height: int
+    left: int
+    right: int  # the margin on the right holds reference lines' labels
+    top: int
+    bottom: int
+    x_ticks: int  # intervals on the day axis
+    dot: float  # the radius of a day's point
+
+    @property
+    def plot_right(self) -> int:
+        return self.width - self.right
+
+    @property
+    def plot_bottom(self) -> int:
+        return self.height - self.bottom
+
+
+PHONE = Layout(width=340, height=180, left=30, right=10, top=14, bottom=28, x_ticks=2, dot=3)
+PAGE = Layout(width=720, height=230, left=36, right=96, top=14, bottom=30, x_ticks=6, dot=2.5)
 
 
 class Tick(msgspec.Struct, frozen=True):
@@ -29,77 +65,80 @@ class Tick(msgspec.Struct, frozen=True):
     label: str
 
 
-class MoodChart(msgspec.Struct, frozen=True, kw_only=True):
-    width: int = WIDTH
-    height: int = HEIGHT
-    plot_left: float = LEFT
-    plot_right: float = LEFT + PLOT_W
-    plot_top: float = TOP
-    plot_bottom: float = TOP + PLOT_H
-    points: list[Point]
-    line: str  # SVG path through the daily means
-    average: str  # SVG path of the 7-day average
-    infusions: list[Point]
+class Dot(msgspec.Struct, frozen=True):
+    x: float
+    y: float
+    label: str  # its tooltip, and what a screen reader says about it
+
+
+class Series(msgspec.Struct, frozen=True):
+    css: str  # the path's class; its points are "point {css}-dot"
+    d: str  # the SVG path; a day without data is not bridged
+    dots: list[Dot]
+    r: float
+
+
+class Rule(msgspec.Struct, frozen=True):
+    """A horizontal reference line across the plot, labelled in the right margin."""
+
+    css: str
+    y: float
+    label: str
+
+
+class Marker(msgspec.Struct, frozen=True):
+    """An infusion: a dotted vertical line with a triangle on top."""
+
+    x: float
+    label: str
+
+
+class Plot(msgspec.Struct, frozen=True, kw_only=True):
+    name: str  # the svg's class is "chart chart-{name}"
+    title: str
+    desc: str
+    layout: Layout
     x_ticks: list[Tick]
     y_ticks: list[Tick]
-    summary: str
-    rows: list[tuple[str, str, str, bool]]  # day, mean mood, 7-day average, infusion
+    rules: list[Rule] = []
+    infusions: list[Marker] = []
+    series: list[Series]
 
 
-class Phq9Chart(msgspec.Struct, frozen=True, kw_only=True):
-    width: int = WIDTH
-    height: int = HEIGHT
-    plot_left: float = LEFT
-    plot_right: float = LEFT + PLOT_W
-    points: list[Point]
-    line: str
-    band_lines: list[Tick]
-    y_ticks: list[Tick]
-    summary: str
-    change: str | None  # since baseline, in words
-    rows: list[tuple[str, int, str]]  # day, total, band
+class Figure(msgspec.Struct, frozen=True, kw_only=True):
+    plot: Plot
+    rows: list[tuple[str, ...]] = []  # the chart's data as a table, newest first
+    note: str | None = None  # a sentence to show under the chart
+
+    def __html__(self) -> Markup:
+        return svg(self.plot)
+
+    def __str__(self) -> str:
+        return str(self.__html__())
 
 
-def mood_chart(summary: Summary) -> MoodChart:
-    first, last = summary.first, summary.last
-    span = max((last - first).days, 1)
+# --- the patient's History page ----------------------------------------------------------------
 
-    def x(day: date) -> float:
-        return round(LEFT + (day - first).days / span * PLOT_W, 1)
 
-    def y(mood: float) -> float:
-        return round(TOP + (10 - mood) / 10 * PLOT_H, 1)
-
-    logged = [d for d in summary.mood if d.mood is not None]
-    points = [
-        Point(x(d.day), y(d.mood), f"{_day(d.day)}: mood {_num(d.mood)}")
-        for d in logged
-        if d.mood is not None
-    ]
-    average = [(x(d.day), y(d.average_7d)) for d in summary.mood if d.average_7d is not None]
-    infusion_days = sorted({m.day for m in summary.infusions if m.given})
-    mean = sum(d.mood for d in logged if d.mood is not None) / len(logged) if logged else None
+def patient_mood(summary: Summary) -> Figure:
+    axes = _Axes(PHONE, summary.first, summary.last, 10)
+    logged = [d.mood for d in summary.mood if d.mood is not None]
+    infusion_days = _infusion_days(summary)
+    mean = sum(logged) / len(logged) if logged else None
     count = len(infusion_days)
-    text = (
+    desc = (
         f"Mood logged on {len(logged)} of {len(summary.mood)} days"
         + (f", average {_num(mean)} out of 10" if mean is not None else "")
         + f"; {count} infusion{'' if count == 1 else 's'} in this time."
     )
-    middle = summary.mood[len(summary.mood) // 2].day if summary.mood else first
-    return MoodChart(
-        points=points,
-        line=_path([(p.x, p.y) for p in points]),
-        average=_path(average),
-        infusions=[Point(x(d), TOP, f"Infusion on {_day(d)}") for d in infusion_days],
-        x_ticks=[Tick(x(d), _day(d)) for d in (first, middle, last)],
-        y_ticks=[Tick(y(v), str(v)) for v in (0, 5, 10)],
-        summary=text,
+    return Figure(
+        plot=_mood_plot(summary, axes, "Daily mood chart", desc),
         rows=[
             (
-                _day(d.day),
+                _day(d.day, summary.last),
                 _num(d.mood) if d.mood is not None else "",
                 _num(d.average_7d) if d.average_7d is not None else "",
-                d.day in infusion_days,
+                "yes" if d.day in infusion_days else "",
             )
             for d in reversed(summary.mood)
             if d.mood is not None or d.day in infusion_days
@@ -107,54 +146,291 @@ def mood_chart(summary: Summary) -> MoodChart:
     )
 
 
-def phq9_chart(summary: Summary) -> Phq9Chart:
+def patient_phq9(summary: Summary) -> Figure:
     part = summary.phq9
     series = part.series
-    top = PHQ9.max_total
-
-    def x(i: int) -> float:
-        return round(LEFT + (i / (len(series) - 1) if len(series) > 1 else 0.5) * PLOT_W, 1)
-
-    def y(total: float) -> float:
-        return round(TOP + (top - total) / top * PLOT_H, 1)
-
-    points = [
-        Point(x(i), y(s.total), f"{_day(s.day)}: {s.total}, {BAND_LABELS.get(s.band, s.band)}")
-        for i, s in enumerate(series)
-    ]
+    count = len(series)
     if part.latest is not None and part.latest_day is not None:
-        text = (
-            f"{len(series)} PHQ-9 result{'' if len(series) == 1 else 's'} in this time; latest "
-            f"{part.latest} ({BAND_LABELS.get(part.latest_band or '', part.latest_band)}) "
-            f"on {_day(part.latest_day)}."
+        desc = (
+            f"{count} PHQ-9 result{'' if count == 1 else 's'} in this time; latest "
+            f"{part.latest} ({_band(PHQ9, part.latest_band)}) on "
+            f"{_day(part.latest_day, summary.last)}."
         )
     else:
-        text = "No PHQ-9 answered yet."
-    change = None
+        desc = "No PHQ-9 answered yet."
+    note = None
     if part.change_pct is not None and part.baseline is not None and part.baseline_day:
         direction = "lower" if part.change_pct < 0 else "higher"
-        change = (
+        note = (
             f"{_num(abs(part.change_pct))}% {direction} than before your first infusion "
-            f"({part.baseline} on {_day(part.baseline_day)}). Lower is better."
+            f"({part.baseline} on {_day(part.baseline_day, summary.last)}). Lower is better."
         )
-    return Phq9Chart(
-        points=points,
-        line=_path([(p.x, p.y) for p in points]),
-        band_lines=[Tick(y(b.min), str(b.min)) for b in PHQ9.bands[1:]],
-        y_ticks=[Tick(y(v), str(v)) for v in (0, 10, 20, top)],
-        summary=text,
-        change=change,
-        rows=[(_day(s.day), s.total, BAND_LABELS.get(s.band, s.band)) for s in reversed(series)],
+    axes = _Axes(PHONE, summary.first, summary.last, PHQ9.max_total)
+    title = "PHQ-9 totals over time (lower is better)"
+    return Figure(
+        plot=_scores_plot(summary, axes, "phq9", title, desc),
+        rows=[
+            (_day(s.day, summary.last), str(s.total), _band(PHQ9, s.band)) for s in reversed(series)
+        ],
+        note=note,
     )
 
 
-def _path(coords: list[tuple[float, float]]) -> str:
-    return " ".join(f"{'M' if i == 0 else 'L'}{cx} {cy}" for i, (cx, cy) in enumerate(coords))
+# --- the clinician's summary ---------------------------------------------------------------------
 
 
-def _day(day: date) -> str:
-    return f"{day:%b} {day.day}"
+def clinician_mood(summary: Summary) -> Figure:
+    axes = _Axes(PAGE, summary.first, summary.last, 10)
+    days = summary.mood
+    logged = [d.mood for d in days if d.mood is not None]
+    infusion_days = _infusion_days(summary)
+    averages = [d.average_7d for d in days if d.average_7d is not None]
+    desc = (
+        f"Daily mean mood (0 worst, 10 best) from {summary.first} to {summary.last}: logged on "
+        f"{len(logged)} of {len(days)} days"
+        + (f", ranging {_num(min(logged))} to {_num(max(logged))}" if logged else "")
+        + (f"; the 7-day average ends at {_num(averages[-1])}" if averages else "")
+        + f". {len(infusion_days)} infusion"
+        + ("" if len(infusion_days) == 1 else "s")
+        + (" on " + ", ".join(str(d) for d in infusion_days) if infusion_days else "")
+        + "."
+    )
+    title = "Mood by day with 7-day average and infusions"
+    return Figure(plot=_mood_plot(summary, axes, title, desc))
+
+
+def clinician_scores(summary: Summary) -> Figure:
+    axes = _Axes(PAGE, summary.first, summary.last, PHQ9.max_total)
+    phq9, gad7 = summary.phq9, summary.gad7
+    rules: list[Rule] = []
+    if phq9.baseline is not None:
+        rules.append(Rule("baseline-line", axes.y(phq9.baseline), f"baseline {phq9.baseline}"))
+        half = phq9.baseline / 2
+        rules.append(Rule("response-line", axes.y(half), f"50%: {_num(half)}"))
+    below = REMISSION_BELOW
+    rules.append(Rule("remission-line", axes.y(below), f"remission < {below}"))
+    desc = (
+        f"PHQ-9 ({len(phq9.series)} results) and GAD-7 ({len(gad7.series)} results) from "
+        f"{summary.first} to {summary.last}. "
+        + (
+            f"PHQ-9 baseline {phq9.baseline} on {phq9.baseline_day}; "
+            if phq9.baseline is not None
+            else (phq9.baseline_note or "") + " "
+        )
+        + (
+            f"latest {phq9.latest} on {phq9.latest_day}"
+            + (f" ({_num(phq9.change_pct)}% from baseline)" if phq9.change_pct is not None else "")
+            + ". "
+            if phq9.latest is not None
+            else "No PHQ-9 yet. "
+        )
+        + "Lines mark the baseline, half the baseline (response) and 5 (remission below it)."
+    )
+    title = "PHQ-9 and GAD-7 scores with baseline, response and remission lines"
+    return Figure(plot=_scores_plot(summary, axes, "scores", title, desc, gad7=True, rules=rules))
+
+
+# --- geometry shared by both pages ---------------------------------------------------------------
+
+
+class _Axes:
+    """Days from ``first`` to ``last`` across the plot; values from 0 (bottom) to ``top``."""
+
+    def __init__(self, layout: Layout, first: date, last: date, top: float) -> None:
+        self.layout, self.first, self.last, self.top = layout, first, last, top
+        self.days = (last - first).days
+        self.span = max(self.days, 1)
+
+    def x(self, day: date) -> float:
+        width = self.layout.plot_right - self.layout.left
+        return round(self.layout.left + (day - self.first).days / self.span * width, 1)
+
+    def y(self, value: float) -> float:
+        height = self.layout.plot_bottom - self.layout.top
+        return round(self.layout.top + (self.top - value) / self.top * height, 1)
+
+    def x_ticks(self) -> list[Tick]:
+        count = min(self.layout.x_ticks, self.days)
+        days = [self.first + timedelta(days=round(i * self.days / count)) for i in range(count)]
+        long_range = self.days > LONG_RANGE_DAYS
+        return [
+            Tick(self.x(d), f"{d:%b %Y}" if long_range else f"{d:%b} {d.day}")
+            for d in [*days, self.last]
+        ]
+
+    def y_ticks(self, values: Sequence[float]) -> list[Tick]:
+        return [Tick(self.y(v), _num(v)) for v in values]
+
+
+def _mood_plot(summary: Summary, axes: _Axes, title: str, desc: str) -> Plot:
+    days, last = summary.mood, summary.last
+    dotted = len(days) <= DOTS_UP_TO_DAYS
+    daily = [(axes.x(d.day), axes.y(d.mood)) if d.mood is not None else None for d in days]
+    average = [
+        (axes.x(d.day), axes.y(d.average_7d)) if d.average_7d is not None else None for d in days
+    ]
+    return Plot(
+        name="mood",
+        title=title,
+        desc=desc,
+        layout=axes.layout,
+        x_ticks=axes.x_ticks(),
+        y_ticks=axes.y_ticks((0, 5, 10)),
+        infusions=[
+            Marker(axes.x(d), f"Infusion on {_day(d, last)}") for d in _infusion_days(summary)
+        ],
+        series=[
+            Series(
+                "mood-line",
+                _path(daily),
+                [
+                    Dot(axes.x(d.day), axes.y(d.mood), f"{_day(d.day, last)}: mood {_num(d.mood)}")
+                    for d in days
+                    if d.mood is not None and dotted
+                ],
+                axes.layout.dot,
+            ),
+            Series("average-line", _path(average), [], axes.layout.dot),
+        ],
+    )
+
+
+def _scores_plot(
+    summary: Summary,
+    axes: _Axes,
+    name: str,
+    title: str,
+    desc: str,
+    *,
+    gad7: bool = False,
+    rules: Sequence[Rule] = (),
+) -> Plot:
+    """PHQ-9 (and GAD-7, drawn under it) on the PHQ-9 scale, gridded where its bands start."""
+    parts = [(GAD7, summary.gad7.series)] if gad7 else []
+    parts.append((PHQ9, summary.phq9.series))
+    return Plot(
+        name=name,
+        title=title,
+        desc=desc,
+        layout=axes.layout,
+        x_ticks=axes.x_ticks(),
+        y_ticks=axes.y_ticks(_band_starts(PHQ9)),
+        rules=list(rules),
+        series=[_scores(axes, i, points, summary.last) for i, points in parts],
+    )
+
+
+def _scores(
+    axes: _Axes, instrument: Instrument, series: Sequence[ScorePoint], last: date
+) -> Series:
+    return Series(
+        f"{instrument.id}-line",
+        _path([(axes.x(p.day), axes.y(p.total)) for p in series]),
+        [
+            Dot(
+                axes.x(p.day),
+                axes.y(p.total),
+                f"{_day(p.day, last)}: {instrument.name} {p.total}, {_band(instrument, p.band)}",
+            )
+            for p in series
+        ],
+        axes.layout.dot + 0.5,
+    )
+
+
+def _infusion_days(summary: Summary) -> list[date]:
+    return sorted({m.day for m in summary.infusions if m.given})
+
+
+def _band_starts(instrument: Instrument) -> list[int]:
+    return [*(b.min for b in instrument.bands), instrument.max_total]
+
+
+def _band(instrument: Instrument, band: str | None) -> str:
+    labels = {b.id: b.label for b in instrument.bands}
+    return labels.get(band or "", band or "")
+
+
+def _path(points: Sequence[tuple[float, float] | None]) -> str:
+    """A path through the points; None breaks the line (a day without data is not bridged)."""
+    out, pen_down = [], False
+    for point in points:
+        if point is None:
+            pen_down = False
+            continue
+        out.append(f"{'L' if pen_down else 'M'}{point[0]} {point[1]}")
+        pen_down = True
+    return " ".join(out)
+
+
+def _day(day: date, last: date) -> str:
+    """ "Mar 5", with the year when it is not the year the range ends in."""
+    return f"{day:%b} {day.day}" + ("" if day.year == last.year else f", {day.year}")
 
 
 def _num(value: float) -> str:
     return f"{value:.1f}".removesuffix(".0")
+
+
+# --- the one renderer ----------------------------------------------------------------------------
+
+
+def svg(plot: Plot) -> Markup:
+    lay, name = plot.layout, plot.name
+    left, right, top, bottom = lay.left, lay.plot_right, lay.top, lay.plot_bottom
+    parts = [
+        f'<svg class="chart chart-{name}" viewBox="0 0 {lay.width} {lay.height}" role="img" '
+        f'aria-labelledby="{name}-title {name}-desc" focusable="false" '
+        'xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{name}-title">{escape(plot.title)}</title>',
+        f'<desc id="{name}-desc">{escape(plot.desc)}</desc>',
+        '<g class="axis" aria-hidden="true">',
+    ]
+    for t in plot.y_ticks:
+        parts.append(f'<line class="grid" x1="{left}" x2="{right}" y1="{t.at}" y2="{t.at}"/>')
+        parts.append(
+            f'<text class="tick" x="{left - 6}" y="{_c(t.at + 4)}" text-anchor="end">'
+            f"{escape(t.label)}</text>"
+        )
+    for i, t in enumerate(plot.x_ticks):
+        anchor = "start" if i == 0 else "end" if i == len(plot.x_ticks) - 1 else "middle"
+        parts.append(
+            f'<line class="tick" x1="{t.at}" x2="{t.at}" y1="{bottom}" y2="{bottom + 4}"/>'
+        )
+        parts.append(
+            f'<text class="tick" x="{t.at}" y="{bottom + 18}" text-anchor="{anchor}">'
+            f"{escape(t.label)}</text>"
+        )
+    parts.append("</g>")
+    for rule in plot.rules:
+        parts.append(
+            f'<line class="{rule.css}" x1="{left}" x2="{right}" y1="{rule.y}" y2="{rule.y}"/>'
+            f'<text class="line-label" x="{right + 4}" y="{_c(rule.y + 4)}">'
+            f"{escape(rule.label)}</text>"
+        )
+    if plot.infusions:
+        parts.append('<g class="infusions">')
+        for m in plot.infusions:
+            mark = f"M{_c(m.x - 4.5)} {top - 7} L{_c(m.x + 4.5)} {top - 7} L{m.x} {top} Z"
+            parts.append(
+                f'<g class="infusion-marker"><title>{escape(m.label)}</title>'
+                f'<line class="infusion" x1="{m.x}" x2="{m.x}" y1="{top}" y2="{bottom}"/>'
+                f'<path class="infusion-mark" d="{mark}"/></g>'
+            )
+        parts.append("</g>")
+    for s in plot.series:
+        if s.d:
+            parts.append(f'<path class="series {s.css}" d="{s.d}"/>')
+    for s in plot.series:
+        for dot in s.dots:
+            parts.append(
+                f'<circle class="point {s.css}-dot" cx="{dot.x}" cy="{dot.y}" r="{s.r}">'
+                f"<title>{escape(dot.label)}</title></circle>"
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 (every text above is escaped)
+
+
+def _c(value: float) -> str:
+    """A coordinate computed from rounded ones, without float noise."""
+    return f"{round(value, 1):g}"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from server.pwa.clinician_charts import mood_chart, scores_chart
-from tests.unit.test_summary import checkin, infusion, phq9, summary
+from server.pwa.charts import clinician_mood as mood_chart
+from server.pwa.charts import clinician_scores as scores_chart
+from tests.helpers.records import checkin, infusion, phq9, summary
 
 
 def test_charts_have_a_title_a_description_and_no_inline_style() -> None:
