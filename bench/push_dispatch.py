@@ -2,7 +2,7 @@
 
 Dispatch: 10,000 patients each with one device and one daily check-in reminder due now. The
 app's ``Dispatcher`` (with the app's concurrency and timeout settings) runs in this process and
-sends them to the local push service (tests/push/push_service.py) in another process, which
+sends them to the local push service (tests/helpers/push_service.py) in another process, which
 decrypts every message. Figures: messages per second beside the raw pywebpush encryption rate
 measured in this process in the same run (target ≥ 0.5 of it), and the largest event-loop
 stall while sending: a ticker task sleeps 5 ms again and again and records how late it wakes
@@ -45,7 +45,7 @@ WARM = 200  # reminders sent before the timing starts (connections, first-use co
 
 def missing_pieces() -> str | None:
     needed = {
-        "the local push service": ROOT / "tests/push/push_service.py",
+        "the local push service": ROOT / "tests/helpers/push_service.py",
         "the dispatcher": ROOT / "server/push/dispatcher.py",
         "the planner": ROOT / "server/push/worker.py",
     }

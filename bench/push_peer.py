@@ -1,4 +1,4 @@
-"""The local push service (tests/push/push_service.py) in a process of its own, for the push
+"""The local push service (tests/helpers/push_service.py) in a process of its own, for the push
 benchmark: its decryption must not share the dispatcher's CPU time slices or event loop.
 
     python -m bench.push_peer SUBSCRIPTIONS COUNT
@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from tests.push.push_service import PushService
+from tests.helpers.push_service import PushService
 
 
 async def main(path: Path, count: int) -> None:

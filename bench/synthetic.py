@@ -262,11 +262,11 @@ async def open_sessions(
 ) -> list[str]:
     """A session per user written with the app's own session functions, as a sign-in would
     (many accounts without paying argon2 for each). The cookie tokens, in order."""
-    from server import security
     from server.config import Settings
+    from server.services import sessions
     from server.store import sessions as session_store
 
-    idle, absolute = security.session_lifetimes(Settings(), role)
+    idle, absolute = sessions.session_lifetimes(Settings(), role)
     tokens = [secrets.token_urlsafe(32) for _ in user_ids]
     conn = await asyncpg.connect(database_url, timeout=10)
     try:
@@ -274,7 +274,7 @@ async def open_sessions(
             for user_id, token in zip(user_ids, tokens, strict=True):
                 await session_store.create_session(
                     conn,
-                    token_hash=security.token_hash(token),
+                    token_hash=sessions.token_hash(token),
                     user_id=user_id,
                     idle_timeout=idle,
                     expires_at=datetime.now(UTC) + absolute,
@@ -286,10 +286,10 @@ async def open_sessions(
 
 async def create_clinician(database_url: str, name: str = "Dr. Bench") -> str:
     """A clinician account written straight to the database (as the CLI would); its email."""
-    from server import security
+    from server.services import passwords
 
     email = harness.unique_email("clinician")
-    password_hash = await security.hash_password(harness.PASSWORD)
+    password_hash = await passwords.hash_password(harness.PASSWORD)
     conn = await asyncpg.connect(database_url, timeout=10)
     try:
         await conn.execute(

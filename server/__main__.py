@@ -10,16 +10,10 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from server import db, security
+from server import db
 from server.config import ConfigError, Settings
-from server.domain.accounts import (
-    check_display_name,
-    check_password,
-    check_timezone,
-    normalise_email,
-)
-from server.problems import AppError
-from server.store import users as user_store
+from server.errors import AppError
+from server.services import accounts, passwords
 
 Command = Callable[[argparse.Namespace, Settings], Awaitable[int] | int]
 COMMANDS: dict[str, Command] = {}
@@ -70,25 +64,16 @@ async def create_clinician(args: argparse.Namespace, settings: Settings) -> int:
     """The password is read from standard input (one line), never from the command line."""
     password = sys.stdin.readline().rstrip("\r\n")
     try:
-        email = normalise_email(args.email)
-        name = check_display_name(args.name)
-        zone = check_timezone(args.timezone)
-        check_password(password)
+        account = await accounts.new_account(
+            email=args.email, password=password, display_name=args.name, timezone=args.timezone
+        )
     except AppError as exc:
         print(f"error: {exc.field}: {exc.detail}", file=sys.stderr)
         return 2
-    password_hash = await security.hash_password(password)
     conn = await connect(settings)
     try:
         await db.migrate(conn)
-        user = await user_store.create_user(
-            conn,
-            email=email,
-            role="clinician",
-            password_hash=password_hash,
-            display_name=name,
-            timezone=zone,
-        )
+        user = await accounts.create_account(conn, account, "clinician")
     except AppError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 1
@@ -166,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    passwords.configure(settings.env)
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )

@@ -17,25 +17,20 @@ from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
 from server import db
-from server.api.assessments import AssessmentController, list_instruments
-from server.api.auth import AuthController, MeController
-from server.api.checkins import CheckInController
-from server.api.export import export_me
-from server.api.health import healthz, readyz
-from server.api.infusions import InfusionController
-from server.api.patients import PATIENT_ROUTES
-from server.api.push import PushController
-from server.api.reminders import RemindersController
-from server.api.shares import SHARE_ROUTES
-from server.api.sync import SyncController
+from server.api import api_routes
 from server.config import Settings
 from server.problems import document_problems, handle_exception
 from server.push import worker as reminder_worker
 from server.push.vapid import load_vapid_keys
-from server.pwa import PWA_ROUTES, template_config
-from server.pwa.clinician import CLINICIAN_PAGES
-from server.pwa.sharing import SHARING_PAGES
-from server.security import csrf_config, request_id_middleware, security_headers
+from server.pwa import pwa_router, template_config
+from server.security import (
+    authentication_middleware,
+    csrf_config,
+    request_id_middleware,
+    security_headers,
+)
+from server.services import passwords
+from server.web import provide_user
 
 log = logging.getLogger("afterglow")
 
@@ -45,6 +40,7 @@ MAX_BODY_BYTES = 256 * 1024
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    passwords.configure(settings.env)
     vapid = load_vapid_keys(settings)  # a missing key in production stops start-up here
 
     @asynccontextmanager
@@ -85,34 +81,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         name="static",
     )
     app = Litestar(
-        route_handlers=[
-            healthz,
-            readyz,
-            AuthController,
-            MeController,
-            CheckInController,
-            AssessmentController,
-            list_instruments,
-            InfusionController,
-            SyncController,
-            export_me,
-            PushController,
-            RemindersController,
-            *SHARE_ROUTES,
-            *PATIENT_ROUTES,
-            *PWA_ROUTES,
-            *CLINICIAN_PAGES,
-            *SHARING_PAGES,
-            static,
-        ],
+        route_handlers=[*api_routes(), pwa_router(), static],
         lifespan=[lifespan],
         dependencies={
             "pool": Provide(_provide_pool, sync_to_thread=False),
             "settings": Provide(_provide_settings, sync_to_thread=False),
+            "user": Provide(provide_user, sync_to_thread=False),
         },
         exception_handlers={Exception: handle_exception},
         csrf_config=csrf_config(settings),
-        middleware=[request_id_middleware],
+        # Outermost first: one connection per request, then who is asking.
+        middleware=[request_id_middleware, authentication_middleware],
         before_send=[security_headers(settings)],
         request_max_body_size=MAX_BODY_BYTES,
         template_config=template_config(),
@@ -122,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app.state.settings = settings
     app.state.vapid = vapid
+    app.state.vapid_public_key = vapid.public_key
     document_problems(app.openapi_schema)
     return app
 

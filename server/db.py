@@ -17,25 +17,13 @@ import msgspec
 from asyncpg.pool import PoolConnectionProxy
 
 from server.config import Settings
+from server.errors import DB_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Any constant works; it only has to be the same in every process of this application.
 MIGRATION_LOCK_KEY = 7_240_150_001
-
-# What asyncpg raises when the server is down, restarting or unreachable. Requests that hit one
-# of these answer 503; the pool replaces broken connections on its own, so the app recovers.
-DB_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.exceptions.OperatorInterventionError,
-    # A connection left mid-operation when the server vanished: its protocol state is unknown.
-    asyncpg.exceptions._base.InternalClientError,
-)
 
 if TYPE_CHECKING:
     Pool: TypeAlias = asyncpg.Pool[asyncpg.Record]
@@ -120,9 +108,9 @@ ACQUIRE_TIMEOUT = 5.0
 
 # --- which patients a connection may see -----------------------------------------------------
 # The setting afterglow.patients (session level) lists the patients the current request was
-# granted; the access check (server/access.py) and the session lookup add to it, and the pool's
-# reset clears it. Work that is about every patient (the reminder worker, operator commands)
-# says so with ``see_all_patients``, inside its own transaction.
+# granted; the access check (server/services/access.py) and the session lookup add to it, and
+# the pool's reset clears it. Work that is about every patient (the reminder worker, operator
+# commands) says so with ``see_all_patients``, inside its own transaction.
 
 _CLEAR_GRANTS = (
     "SELECT set_config('afterglow.patients', '', false), "

@@ -15,25 +15,25 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
 
-from server import db, security
-from server.access import own_access
-from server.api.assessments import record_assessment
-from server.api.checkins import record_checkin
-from server.api.infusions import record_infusion
+from server import db
 from server.config import Settings
 from server.db import Connection
 from server.domain.accounts import User
 from server.domain.checkins import CheckInContent
 from server.domain.infusions import InfusionContent
 from server.domain.instruments import AssessmentContent
+from server.domain.logbook import ASSESSMENTS, CHECKINS, INFUSIONS, Entry, LogKind
 from server.domain.records import SideEffect
 from server.domain.sharing import code_hash, new_code
+from server.services import logbook, passwords
+from server.services.access import own_access
 from server.store import audit
 from server.store import shares as share_store
 from server.store import users as user_store
@@ -174,44 +174,43 @@ def _side_effects(since: int | None, harsh: bool, rng: random.Random) -> list[Si
     return [SideEffect("headache", 1)] if rng.random() < 0.25 else []
 
 
+async def _log(conn: Connection, user: User, kind: LogKind, content: Any, now: datetime) -> None:
+    """Through the app's own write path, as if the patient had logged it."""
+    entry = Entry(id=uuid4(), patient_id=user.id, zone=user.zone, updated_at=now)
+    await logbook.record(conn, own_access(user), kind, entry, content, updated_by=user.id, now=now)
+
+
 async def _log_patient(
     conn: Connection, user: User, spec: DemoPatient, today: date, rng: random.Random
 ) -> None:
     zone = user.zone
-    access = own_access(user)
     now = utc_now()
     infusion_days: list[int] = []
     if spec.first_infusion is not None:
         infusion_days = [spec.first_infusion - d for d in INDUCTION] + list(spec.maintenance)
     for ago in infusion_days:
-        await record_infusion(
+        await _log(
             conn,
-            access,
-            zone,
-            uuid4(),
+            user,
+            INFUSIONS,
             InfusionContent(
                 scheduled_at=_at(today - timedelta(days=ago), 10, 0, zone),
                 duration_minutes=40,
                 status="completed",
             ),
-            updated_at=now,
-            updated_by=user.id,
-            now=now,
+            now,
         )
     if spec.next_planned is not None:
-        await record_infusion(
+        await _log(
             conn,
-            access,
-            zone,
-            uuid4(),
+            user,
+            INFUSIONS,
             InfusionContent(
                 scheduled_at=_at(today + timedelta(days=spec.next_planned), 10, 0, zone),
                 duration_minutes=40,
                 status="planned",
             ),
-            updated_at=now,
-            updated_by=user.id,
-            now=now,
+            now,
         )
 
     def progress(ago: int) -> float:
@@ -232,11 +231,10 @@ async def _log_patient(
         skipped = since != 0 and rng.random() < 0.07
         if skipped or (ago == 0 and datetime.now(zone).hour < 20):
             continue
-        await record_checkin(
+        await _log(
             conn,
-            access,
-            zone,
-            uuid4(),
+            user,
+            CHECKINS,
             CheckInContent(
                 recorded_at=_at(day, 20, rng.randrange(60), zone),
                 mood=max(0, min(10, round(mood))),
@@ -245,8 +243,7 @@ async def _log_patient(
                 sleep_hours=round(max(3.0, min(10.0, 6.5 + rng.gauss(0, 1))) * 2) / 2,
                 side_effects=_side_effects(since, spec.harsh_side_effects, rng),
             ),
-            updated_at=now,
-            now=now,
+            now,
         )
 
     for ago in range(DAYS - 2, -1, -7):
@@ -258,18 +255,16 @@ async def _log_patient(
             ("phq9", max(phq9, item9), 9),
             ("gad7", max(0, min(21, round(phq9 * 0.75) + rng.choice((-1, 0, 1)))), 7),
         ):
-            await record_assessment(
+            await _log(
                 conn,
-                access,
-                zone,
-                uuid4(),
+                user,
+                ASSESSMENTS,
                 AssessmentContent(
                     instrument=instrument,  # type: ignore[arg-type]
                     answers=_answers(total, items, rng, item9 if items == 9 else 0),
                     taken_at=_at(day, 9, 30, zone),
                 ),
-                updated_at=now,
-                now=now,
+                now,
             )
 
 
@@ -279,7 +274,7 @@ async def create_demo_clinic(
     """Replace the demo accounts with a fresh clinic; returns the logins."""
     emails = [CLINICIAN_EMAIL, *(p.email for p in PATIENTS)]
     await conn.execute("DELETE FROM users WHERE lower(email) = ANY($1::text[])", emails)
-    password_hash = await security.hash_password(DEMO_PASSWORD)
+    password_hash = await passwords.hash_password(DEMO_PASSWORD)
     rng = random.Random(seed)
     clinician = await user_store.create_user(
         conn,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from http import HTTPStatus
 from typing import Any
 
@@ -12,16 +11,11 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from server.db import DB_UNAVAILABLE
+from server.errors import DB_UNAVAILABLE, AppError, FieldError, field_error
 
 log = logging.getLogger("afterglow.errors")
 
 PROBLEM_JSON = "application/problem+json"
-
-
-class FieldError(msgspec.Struct, frozen=True):
-    field: str
-    detail: str
 
 
 class Problem(msgspec.Struct, omit_defaults=True):
@@ -34,45 +28,8 @@ class Problem(msgspec.Struct, omit_defaults=True):
     request_id: str | None = None
 
 
-class AppError(Exception):
-    """An error a client can act on. Raise it anywhere below the HTTP layer."""
-
-    status = 400
-
-    def __init__(
-        self,
-        detail: str,
-        *,
-        field: str | None = None,
-        status: int | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.field = field
-        self.headers = headers or {}
-        if status is not None:
-            self.status = status
-
-
-class InvalidField(AppError):
-    """A value that parsed but breaks a rule (a date in the future, a duplicate code, ...)."""
-
-    status = 400
-
-    def __init__(self, field: str, detail: str) -> None:
-        super().__init__(detail, field=field)
-
-
-class NotFound(AppError):
-    status = 404
-
-    def __init__(self, detail: str = "Not found.") -> None:
-        super().__init__(detail)
-
-
-class Conflict(AppError):
-    status = 409
+def problem_of(exc: AppError) -> Problem:
+    return Problem(title=_title(exc.status), status=exc.status, detail=exc.detail, field=exc.field)
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response[Any]:
@@ -91,14 +48,7 @@ def _title(status: int) -> str:
         return "Error"
 
 
-# msgspec says "Expected `int`, got `str` - at `$.side_effects[0].severity`", or names the field
-# itself ("Object missing required field `mood`"); litestar passes that through in `message`.
-_AT_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
-_NAMED = re.compile(r"^Object (missing required|contains unknown) field `([^`]*)`")
-_HUMANE = {
-    "missing required": "This field is required.",
-    "contains unknown": "This field is not allowed.",
-}
+_LITESTAR_BODY = (None, "data", "body")
 
 
 def _field_errors(exc: ValidationException) -> list[FieldError]:
@@ -108,22 +58,13 @@ def _field_errors(exc: ValidationException) -> list[FieldError]:
         if not isinstance(item, dict):
             continue
         message = str(item.get("message", ""))
-        path = ""
-        at = _AT_PATH.search(message)
-        if at:
-            path, message = at.group(1), message[: at.start()]
-        named = _NAMED.match(message)
-        if named:
-            # Litestar moves a nested object's path into `key` (`side_effects[0]`).
-            if not path and item.get("key") not in (None, "data", "body"):
-                path = str(item["key"])
-            path = f"{path}.{named.group(2)}" if path else named.group(2)
-            message = _HUMANE[named.group(1)]
-        elif item.get("key") not in (None, "data", "body") and not path:
-            path = str(item["key"])
+        # Litestar moves a nested object's path into `key` (`side_effects[0]`).
+        key = item.get("key")
+        base = "" if key in _LITESTAR_BODY or " - at `$" in message else str(key)
+        error = field_error(message, base)
         if not message or message == "'data'":
-            message = "The request body must be a JSON object."
-        errors.append(FieldError(field=path or "body", detail=message.rstrip(".") + "."))
+            error = FieldError(field=error.field, detail="The request body must be a JSON object.")
+        errors.append(FieldError(field=error.field or "body", detail=error.detail))
     return errors
 
 
@@ -136,10 +77,7 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         # the session arrives wrapped. Answer for what actually happened.
         exc = exc.exceptions[0]
     if isinstance(exc, AppError):
-        problem = Problem(
-            title=_title(exc.status), status=exc.status, detail=exc.detail, field=exc.field
-        )
-        return problem_response(problem, exc.headers)
+        return problem_response(problem_of(exc), exc.headers)
     if isinstance(exc, ValidationException):
         errors = _field_errors(exc)
         if not errors:

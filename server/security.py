@@ -1,34 +1,22 @@
-"""Passwords, sessions, the signed-in user, CSRF, security headers and login throttling."""
+"""The HTTP side of security: the session cookie, who is signed in (a middleware), CSRF, security
+headers and the request id. Passwords, sessions and throttling themselves are services."""
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import logging
-import math
-import secrets
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from litestar import Request
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import Cookie
 from litestar.enums import ScopeType
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.config import Settings
-from server.db import Pool, connection, request_scope, transaction
-from server.domain.accounts import User
-from server.problems import AppError
-from server.store import sessions as session_store
-from server.store import throttle
-from server.timeutil import utc_now
+from server.services import request_scope, sessions
+from server.services.sessions import NewSession
 
 log = logging.getLogger("afterglow.access")
 
@@ -36,74 +24,15 @@ SESSION_COOKIE = "afterglow_session"
 CSRF_COOKIE = "csrftoken"
 CSRF_HEADER = "x-csrf-token"
 
-# --- passwords -------------------------------------------------------------------------------
-
-_hasher = PasswordHasher()  # argon2id, the library's RFC 9106 low-memory profile
-# argon2 costs ~100 ms of CPU: hash in a small pool of threads of its own, never more at once
-# than there are cores, so a burst of logins cannot starve everything else.
-_hash_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
-# Verified when the email is unknown, so both failures take the same time.
-_DUMMY_HASH = _hasher.hash("afterglow-dummy-password")
+# --- the session cookie and the signed-in user -------------------------------------------------
 
 
-async def hash_password(password: str) -> str:
-    return await asyncio.get_running_loop().run_in_executor(_hash_pool, _hasher.hash, password)
-
-
-async def verify_password(password_hash: str | None, password: str) -> bool:
-    """False for a wrong password and for an unknown account, in about the same time."""
-    return await asyncio.get_running_loop().run_in_executor(
-        _hash_pool, _verify, password_hash or _DUMMY_HASH, password, password_hash is not None
-    )
-
-
-def _verify(password_hash: str, password: str, real: bool) -> bool:
-    try:
-        return _hasher.verify(password_hash, password) and real
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-# --- sessions --------------------------------------------------------------------------------
-
-
-def token_hash(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
-
-
-def session_lifetimes(settings: Settings, role: str) -> tuple[timedelta, timedelta]:
-    """(idle, absolute) for a role: clinicians see many patients, so theirs are short."""
-    if role == "clinician":
-        return (
-            timedelta(minutes=settings.clinician_idle_minutes),
-            timedelta(hours=settings.clinician_absolute_hours),
-        )
-    return (
-        timedelta(days=settings.patient_idle_days),
-        timedelta(days=settings.patient_absolute_days),
-    )
-
-
-async def start_session(pool: Pool, settings: Settings, user: User) -> Cookie:
-    """A fresh 256-bit token for every sign-in, so a cookie planted before login is useless."""
-    token = secrets.token_urlsafe(32)
-    idle, absolute = session_lifetimes(settings, user.role)
-    async with transaction(pool) as conn:
-        await session_store.create_session(
-            conn,
-            token_hash=token_hash(token),
-            user_id=user.id,
-            idle_timeout=idle,
-            expires_at=utc_now() + absolute,
-        )
-    return session_cookie(settings, token, int(absolute.total_seconds()))
-
-
-def session_cookie(settings: Settings, token: str, max_age: int) -> Cookie:
+def session_cookie(settings: Settings, session: NewSession | None) -> Cookie:
+    """The cookie that carries a new session, or (None) the one that ends it in the browser."""
     return Cookie(
         key=SESSION_COOKIE,
-        value=token,
-        max_age=max_age,
+        value=session.token if session else "",
+        max_age=session.max_age if session else 0,
         path="/",
         httponly=True,
         samesite="lax",
@@ -111,88 +40,33 @@ def session_cookie(settings: Settings, token: str, max_age: int) -> Cookie:
     )
 
 
-def cleared_session_cookie(settings: Settings) -> Cookie:
-    return session_cookie(settings, "", 0)
-
-
 def session_token(request: Request[Any, Any, Any]) -> str | None:
     token = request.cookies.get(SESSION_COOKIE)
     return token if token else None
 
 
-async def current_user(request: Request[Any, Any, Any]) -> User | None:
-    token = session_token(request)
-    if token is None:
-        return None
-    pool: Pool = request.app.state.pool
-    async with connection(pool) as conn:
-        return await session_store.user_for_session(conn, token_hash(token))
-
-
-async def provide_user(request: Request[Any, Any, Any]) -> User:
-    """Dependency: the signed-in user, or 401."""
-    user = await current_user(request)
-    if user is None:
-        raise NotAuthorizedException("Sign in first.")
-    return user
-
-
-async def provide_patient(request: Request[Any, Any, Any]) -> User:
-    user = await provide_user(request)
-    if user.role != "patient":
-        raise PermissionDeniedException("Only a patient account can do this.")
-    return user
-
-
-async def provide_clinician(request: Request[Any, Any, Any]) -> User:
-    user = await provide_user(request)
-    if user.role != "clinician":
-        raise PermissionDeniedException("Only a clinician account can do this.")
-    return user
-
-
-# --- login throttling ------------------------------------------------------------------------
-
-THROTTLE_WINDOW = timedelta(minutes=15)
-ACCOUNT_LIMIT = 5
-ADDRESS_LIMIT = 20
-
-
-class TooManyAttempts(AppError):
-    status = 429
-
-
-def throttle_keys(email: str, address: str) -> tuple[str, str]:
-    # The account key is a hash: unknown emails typed at the login form are not kept.
-    account = "acct:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()
-    return account, "addr:" + address
-
-
-async def check_throttle(pool: Pool, account: str, address: str) -> None:
-    async with transaction(pool) as conn:
-        counts = await throttle.recent_failures(conn, [account, address], THROTTLE_WINDOW)
-    for key, limit in ((account, ACCOUNT_LIMIT), (address, ADDRESS_LIMIT)):
-        failures, retry = counts.get(key, (0, 0.0))
-        if failures >= limit:
-            seconds = max(1, math.ceil(retry))
-            raise TooManyAttempts(
-                f"Too many failed sign-ins. Try again in {math.ceil(seconds / 60)} minutes.",
-                headers={"Retry-After": str(seconds)},
-            )
-
-
-async def record_login_failure(pool: Pool, account: str, address: str) -> None:
-    async with transaction(pool) as conn:
-        await throttle.record_failure(conn, [account, address], THROTTLE_WINDOW)
-
-
-async def clear_login_failures(pool: Pool, account: str) -> None:
-    async with transaction(pool) as conn:
-        await throttle.clear_failures(conn, account)
-
-
 def client_address(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
+
+
+# Paths that never need to know who asks: no session lookup, ``request.user`` is None.
+_ANONYMOUS_PREFIXES = ("/static/", "/sw.js", "/manifest.webmanifest", "/healthz", "/readyz")
+
+
+def authentication_middleware(app: ASGIApp) -> ASGIApp:
+    """Sets ``request.user``: the signed-in User, or None. Guards (server/web.py) decide who may
+    call what; handlers read the user they were given."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP:
+            scope["user"] = None
+            if not scope["path"].startswith(_ANONYMOUS_PREFIXES):
+                token = session_token(Request(scope))
+                if token is not None:
+                    scope["user"] = await sessions.user_for_token(scope["app"].state.pool, token)
+        await app(scope, receive, send)
+
+    return middleware
 
 
 # --- CSRF and headers ------------------------------------------------------------------------

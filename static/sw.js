@@ -1,7 +1,7 @@
 /* Afterglow's service worker, served from /sw.js (root scope) with Cache-Control: no-cache.
  *
- * - Precaches a versioned app shell (the server fills in VERSION and PRECACHE); old caches go
- *   on activate.
+ * - Precaches a versioned app shell (the server fills in VERSION, PRECACHE and SHELL_PAGES from
+ *   server/pwa/shell.py); old caches go on activate.
  * - Shell pages hold no patient data (they render from IndexedDB), so they are served from the
  *   cache, the same for whoever is signed in. Pages that do carry patient data (History, the
  *   clinician's pages) are network only and never cached; offline they get the offline page.
@@ -13,7 +13,7 @@ importScripts("/static/js/store.js");
 const VERSION = "dev";
 const PRECACHE = [/* PRECACHE */];
 const CACHE = `afterglow-shell-${VERSION}`;
-const SHELL_PAGES = new Set(["/", "/assess/phq9", "/assess/gad7", "/infusions", "/settings", "/crisis", "/offline"]);
+const SHELL_PAGES = new Set([/* SHELL_PAGES */]);
 
 self.addEventListener("install", (event) => {
   event.waitUntil(

@@ -9,55 +9,29 @@ created for the run and dropped after it.
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
+import shutil
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 from litestar import Litestar
 
-from server import db, security
+from server import db
 from server.app import create_app
 from server.config import Settings
-from server.store import users as user_store
-
-PASSWORD = "correct horse battery"
-LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def _server_url() -> str:
-    explicit = os.environ.get("AFTERGLOW_TEST_DATABASE_URL")
-    if explicit:
-        return explicit
-
-    async def probe() -> bool:
-        try:
-            conn = await asyncpg.connect(LOCAL_SERVER, timeout=2)
-        except (OSError, asyncpg.PostgresError, TimeoutError):
-            return False
-        await conn.close()
-        return True
-
-    if asyncio.run(probe()):
-        return LOCAL_SERVER
-    return db.start_embedded(Path(tempfile.mkdtemp(prefix="afterglow-pg-")))
-
-
-def _with_database(url: str, name: str) -> str:
-    base, _, query = url.partition("?")
-    base = base.rsplit("/", 1)[0]
-    return f"{base}/{name}" + (f"?{query}" if query else "")
+from tests.helpers.accounts import make_clinician, register
+from tests.helpers.client import Client
+from tests.helpers.database import server_url as find_server_url
+from tests.helpers.database import with_database
 
 
 @pytest.fixture(scope="session")
 def server_url() -> str:
-    return _server_url()
+    return find_server_url()
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +46,7 @@ def database_url(server_url: str) -> Iterator[str]:
             await conn.close()
 
     asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    yield _with_database(server_url, name)
+    yield with_database(server_url, name)
     asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
@@ -126,38 +100,6 @@ async def pool(app: Litestar, settings: Settings) -> AsyncIterator[db.Pool]:
     await test_pool.close()
 
 
-class Client(httpx.AsyncClient):
-    """An httpx client speaking to the app in-process, sending the CSRF header like the PWA.
-
-    Each client gets its own made-up source address, so per-address login throttling in one
-    test does not spill into another.
-    """
-
-    def __init__(self, app: Litestar, address: str | None = None) -> None:
-        address = (
-            address
-            or f"127.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
-        )
-        transport = httpx.ASGITransport(app=app, client=(address, 40000))
-        super().__init__(transport=transport, base_url="http://127.0.0.1:8000")
-        self.address = address
-        self.csrf = True
-
-    async def request(self, method: str, url: Any, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
-        if method.upper() not in ("GET", "HEAD", "OPTIONS"):
-            if security.CSRF_COOKIE not in self.cookies:
-                await super().request("GET", "/healthz")
-            if self.csrf:
-                headers = dict(kwargs.pop("headers", None) or {})
-                headers.setdefault(security.CSRF_HEADER, self.cookies[security.CSRF_COOKIE])
-                kwargs["headers"] = headers
-        return await super().request(method, url, **kwargs)
-
-
-def unique_email(prefix: str = "patient") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}@example.org"
-
-
 @pytest.fixture
 def client_factory(app: Litestar) -> Iterator[Any]:
     made: list[Client] = []
@@ -170,51 +112,12 @@ def client_factory(app: Litestar) -> Iterator[Any]:
     yield make
 
 
-async def register(
-    client: Client,
-    *,
-    email: str | None = None,
-    timezone: str = "America/New_York",
-    display_name: str = "Test Patient",
-) -> dict[str, Any]:
-    response = await client.post(
-        "/api/v1/auth/register",
-        json={
-            "email": email or unique_email(),
-            "password": PASSWORD,
-            "display_name": display_name,
-            "timezone": timezone,
-        },
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 @pytest.fixture
 async def patient(client_factory: Any) -> Client:
     """A signed-in patient (America/New_York). ``patient.me`` holds their account."""
     client = client_factory()
     client.me = await register(client)  # type: ignore[attr-defined]
     return client  # type: ignore[no-any-return]
-
-
-async def make_clinician(pool: db.Pool, client: Client, name: str = "Dr. Test") -> dict[str, Any]:
-    email = unique_email("clinician")
-    password_hash = await security.hash_password(PASSWORD)
-    async with db.transaction(pool) as conn:
-        await user_store.create_user(
-            conn,
-            email=email,
-            role="clinician",
-            password_hash=password_hash,
-            display_name=name,
-            timezone="America/New_York",
-        )
-    response = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 @pytest.fixture
@@ -232,8 +135,6 @@ async def embedded_postgres() -> AsyncIterator[Any]:
     Its folder is outside pytest's temporary tree: pytest keeps that tree private to root
     (0700), while pgserver, started as root, runs PostgreSQL as an unprivileged user.
     """
-    import shutil
-
     import pgserver
 
     folder = Path(tempfile.mkdtemp(prefix="afterglow-owned-pg-"))
@@ -243,15 +144,3 @@ async def embedded_postgres() -> AsyncIterator[Any]:
     finally:
         await asyncio.to_thread(server.cleanup)
         shutil.rmtree(folder, ignore_errors=True)
-
-
-async def stop_postgres(server: Any) -> None:
-    from pgserver._commands import pg_ctl
-
-    await asyncio.to_thread(
-        pg_ctl, ["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user
-    )
-
-
-async def start_postgres(server: Any) -> None:
-    await asyncio.to_thread(server.ensure_postgres_running)

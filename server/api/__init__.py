@@ -1,21 +1,33 @@
-"""The JSON API under /api/v1: parse, authorise, call store/domain, respond."""
+"""The JSON API under /api/v1: controllers that parse, call one service, and respond. Who may
+call what is said by guards (server/web.py); errors are rendered by server/problems.py."""
 
 from __future__ import annotations
 
-import msgspec
-from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.types import ControllerRouterHandler
 
-from server.config import Settings
-from server.db import Pool
-from server.domain.accounts import User
-
-# Handler parameters named `pool`, `settings` and `user` are injected by name (see app.py).
-DbPool = NamedDependency[Pool]
-AppSettings = NamedDependency[Settings]
-CurrentUser = NamedDependency[User]
-__all__ = ["AppSettings", "CurrentUser", "DbPool", "Input", "JSONBody"]
+from server.api.auth import AuthController, MeController
+from server.api.export import export_me
+from server.api.health import healthz, readyz
+from server.api.log import log_routes
+from server.api.patients import PATIENT_ROUTES
+from server.api.push import PushController
+from server.api.reminders import RemindersController
+from server.api.shares import SHARE_ROUTES
+from server.api.sync import SyncController
 
 
-class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Base of every request body: unknown fields are rejected, not ignored."""
+def api_routes() -> list[ControllerRouterHandler]:
+    """Made when the app is, so every kind in the log-kind table gets its endpoints."""
+    return [
+        healthz,
+        readyz,
+        AuthController,
+        MeController,
+        *log_routes(),
+        SyncController,
+        export_me,
+        PushController,
+        RemindersController,
+        *SHARE_ROUTES,
+        *PATIENT_ROUTES,
+    ]

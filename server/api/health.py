@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import msgspec
 from litestar import Response, get
 
-from server.api import DbPool
-from server.db import DB_UNAVAILABLE, connection, migrations_current
+from server.services import health
+from server.web import DbPool
 
 
 class Health(msgspec.Struct):
@@ -24,11 +22,7 @@ async def healthz() -> Health:
 @get("/readyz", tags=["operations"])
 async def readyz(pool: DbPool) -> Response[Health]:
     """The database answers and every migration is applied."""
-    try:
-        async with asyncio.timeout(3):
-            async with connection(pool) as conn:
-                ready = await migrations_current(conn)
-    except DB_UNAVAILABLE:
-        ready = False
-    status = "ready" if ready else "unavailable"
-    return Response(Health(status=status), status_code=200 if ready else 503)
+    ready = await health.ready(pool)
+    return Response(
+        Health(status="ready" if ready else "unavailable"), status_code=200 if ready else 503
+    )

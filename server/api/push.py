@@ -9,16 +9,11 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Response, delete, get, post
 from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from server import security
-from server.api import AppSettings, CurrentUser, DbPool, Input, JSONBody
-from server.db import transaction
-from server.push.vapid import VapidKeys
-from server.push.webpush import ENDPOINT_MAX, check_auth, check_endpoint, check_p256dh
-from server.store import push as push_store
-from server.store import reminders as reminder_store
+from server.domain.devices import ENDPOINT_MAX
+from server.services import devices
+from server.web import AppSettings, CurrentUser, DbPool, Input, JSONBody, signed_in
 
 Endpoint = Annotated[str, msgspec.Meta(max_length=ENDPOINT_MAX * 2)]
 Key = Annotated[str, msgspec.Meta(max_length=200)]
@@ -58,10 +53,10 @@ class PushController(Controller):
     @get("/public-key")
     async def public_key(self, state: State) -> PublicKey:
         """The key to pass to pushManager.subscribe() as applicationServerKey."""
-        vapid: VapidKeys = state.vapid
-        return PublicKey(public_key=vapid.public_key)
+        public_key: str = state.vapid_public_key
+        return PublicKey(public_key=public_key)
 
-    @post("/subscriptions", dependencies={"user": Provide(security.provide_user)})
+    @post("/subscriptions", guards=[signed_in])
     async def subscribe(
         self,
         data: JSONBody[SubscriptionIn],
@@ -70,14 +65,9 @@ class PushController(Controller):
         settings: AppSettings,
     ) -> Response[SubscriptionOut]:
         """Add this device (201), or refresh it (200). A user may have several devices."""
-        endpoint = check_endpoint(data.endpoint, settings.env)
-        p256dh = check_p256dh(data.keys.p256dh)
-        auth = check_auth(data.keys.auth)
-        async with transaction(pool) as conn:
-            saved, created = await push_store.save_subscription(
-                conn, user.id, endpoint, p256dh, auth
-            )
-            await reminder_store.replan_patient(conn, user.id)
+        saved, created = await devices.subscribe(
+            pool, settings, user.id, data.endpoint, data.keys.p256dh, data.keys.auth
+        )
         return Response(
             SubscriptionOut(id=saved.id, endpoint=saved.endpoint, created_at=saved.created_at),
             status_code=HTTP_201_CREATED if created else HTTP_200_OK,
@@ -86,12 +76,10 @@ class PushController(Controller):
     @delete(
         "/subscriptions",
         status_code=HTTP_204_NO_CONTENT,
-        dependencies={"user": Provide(security.provide_user)},
+        guards=[signed_in],
     )
     async def unsubscribe(
         self, data: JSONBody[UnsubscribeIn], user: CurrentUser, pool: DbPool
     ) -> None:
         """Forget this device (also when it was never stored: the outcome is the same)."""
-        async with transaction(pool) as conn:
-            if await push_store.delete_subscription(conn, user.id, data.endpoint):
-                await reminder_store.replan_patient(conn, user.id)
+        await devices.unsubscribe(pool, user.id, data.endpoint)

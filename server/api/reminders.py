@@ -3,28 +3,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-from uuid import UUID
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get, put
-from litestar.di import Provide
 
-from server import security
-from server.api import CurrentUser, DbPool, Input, JSONBody
-from server.db import Connection, transaction
-from server.domain.reminders import (
-    WEEKDAYS,
-    ReminderPrefs,
-    Weekday,
-    check_prefs,
-    format_time,
-    parse_time,
-)
-from server.store import reminders as reminder_store
+from server.domain.reminders import WEEKDAYS, ReminderPrefs, Weekday, format_time
+from server.services import reminders
+from server.web import CurrentUser, DbPool, Input, JSONBody, patients_only
 
 Clock = Annotated[str, msgspec.Meta(max_length=5, examples=["08:30"])]
-_TIMES = ("daily_checkin_time", "weekly_phq9_time", "quiet_hours_start", "quiet_hours_end")
 
 
 class RemindersIn(Input):
@@ -78,47 +66,27 @@ def reminders_of(prefs: ReminderPrefs) -> Reminders:
     )
 
 
-def merged(
-    base: ReminderPrefs, data: RemindersIn | RemindersPatch, prefix: str = ""
-) -> ReminderPrefs:
-    """``base`` with the given fields replaced, checked; errors name ``prefix`` + field."""
-    changes: dict[str, object] = {}
-    for name in ReminderPrefs.__struct_fields__:
-        value = getattr(data, name)
-        if value is msgspec.UNSET:
-            continue
-        if name in _TIMES:
-            value = parse_time(value, prefix + name)
-        elif name == "weekly_phq9_day" and value is not None:
-            value = WEEKDAYS.index(value) + 1
-        changes[name] = value
-    return check_prefs(msgspec.structs.replace(base, **changes), prefix)
-
-
-async def update_reminders(
-    conn: Connection, patient_id: UUID, data: RemindersIn | RemindersPatch, prefix: str = ""
-) -> ReminderPrefs:
-    """Check, store and re-plan, in the caller's transaction."""
-    prefs = merged(await reminder_store.prefs_of(conn, patient_id), data, prefix)
-    await reminder_store.save_prefs(conn, patient_id, prefs)
-    await reminder_store.replan_patient(conn, patient_id)
-    return prefs
+def changes_of(data: RemindersIn | RemindersPatch) -> dict[str, Any]:
+    """The fields the client sent (all of them for PUT), as ``merge_prefs`` takes them."""
+    return {
+        name: value
+        for name in ReminderPrefs.__struct_fields__
+        if (value := getattr(data, name)) is not msgspec.UNSET
+    }
 
 
 class RemindersController(Controller):
     path = "/api/v1/me/reminders"
     tags = ["reminders"]
-    dependencies = {"user": Provide(security.provide_patient)}
+    guards = [patients_only]
 
     @get("")
     async def get_reminders(self, user: CurrentUser, pool: DbPool) -> Reminders:
-        async with transaction(pool) as conn:
-            return reminders_of(await reminder_store.prefs_of(conn, user.id))
+        return reminders_of(await reminders.prefs_of(pool, user.id))
 
     @put("")
     async def put_reminders(
         self, data: JSONBody[RemindersIn], user: CurrentUser, pool: DbPool
     ) -> Reminders:
         """Replace the preferences; planned reminders follow at once."""
-        async with transaction(pool) as conn:
-            return reminders_of(await update_reminders(conn, user.id, data))
+        return reminders_of(await reminders.replace_prefs(pool, user.id, changes_of(data)))

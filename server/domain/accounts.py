@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import msgspec
 
-from server.problems import InvalidField
+from server.errors import InvalidField
 
 Role = Literal["patient", "clinician"]
 
@@ -30,6 +30,19 @@ class User(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+class Access(msgspec.Struct, frozen=True):
+    """Proof that ``viewer`` passed the access check for ``patient_id``'s data
+    (server/services/access.py). Every store function of patient data takes one."""
+
+    patient_id: UUID
+    viewer: User
+    as_: Literal["self", "clinician"]
+
+    @property
+    def by_clinician(self) -> bool:
+        return self.as_ == "clinician"
 
 
 def check_password(password: str, field: str = "password") -> None:

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
-from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import msgspec
 
-from server.domain.records import SIDE_EFFECT_CODES, CheckIn, SideEffect
-from server.problems import InvalidField
-from server.timeutil import local_day
+from server.domain.records import SIDE_EFFECT_CODES, SideEffect
+from server.errors import InvalidField
 
 # Clocks on phones drift and people log "last night" late; a day of slack avoids losing entries
 # while still catching a year typed wrongly.
@@ -111,28 +108,4 @@ def check_checkin(content: CheckInContent, now: datetime) -> CheckInContent:
         sleep_hours=None if content.sleep_hours is None else float(content.sleep_hours),
         note=check_text(content.note, "note", NOTE_MAX),
         side_effects=check_side_effects(content.side_effects),
-    )
-
-
-def checkin_record(
-    content: CheckInContent,
-    *,
-    checkin_id: UUID,
-    patient_id: UUID,
-    zone: ZoneInfo,
-    updated_at: datetime,
-) -> CheckIn:
-    """The entry as stored: the local day is fixed in the patient's zone when it is recorded."""
-    return CheckIn(
-        id=checkin_id,
-        patient_id=patient_id,
-        recorded_at=content.recorded_at,
-        local_day=local_day(content.recorded_at, zone),
-        mood=content.mood,
-        anxiety=content.anxiety,
-        energy=content.energy,
-        sleep_hours=content.sleep_hours,
-        note=content.note,
-        side_effects=tuple(content.side_effects),
-        updated_at=updated_at,
     )

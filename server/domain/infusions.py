@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Annotated
-from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import msgspec
 
 from server.domain.checkins import AwareDateTime, check_moment, check_text
-from server.domain.records import Infusion, InfusionStatus
-from server.timeutil import local_day
+from server.domain.records import InfusionStatus
 
 NOTES_MAX = 1000
 # Courses are booked weeks or months ahead; anything past this is a typing mistake.
@@ -33,24 +30,4 @@ def check_infusion(content: InfusionContent, now: datetime) -> InfusionContent:
         duration_minutes=content.duration_minutes,
         status=content.status,
         notes=check_text(content.notes, "notes", NOTES_MAX),
-    )
-
-
-def infusion_record(
-    content: InfusionContent,
-    *,
-    infusion_id: UUID,
-    patient_id: UUID,
-    zone: ZoneInfo,
-    updated_at: datetime,
-) -> Infusion:
-    return Infusion(
-        id=infusion_id,
-        patient_id=patient_id,
-        scheduled_at=content.scheduled_at,
-        local_day=local_day(content.scheduled_at, zone),
-        duration_minutes=content.duration_minutes,
-        status=content.status,
-        notes=content.notes,
-        updated_at=updated_at,
     )

@@ -9,15 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
-from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import msgspec
 
 from server.domain.checkins import AwareDateTime, check_moment
-from server.domain.records import Assessment, InstrumentId
-from server.problems import InvalidField
-from server.timeutil import local_day
+from server.domain.records import InstrumentId
+from server.errors import InvalidField
 
 Answer = Annotated[int, msgspec.Meta(ge=0, le=3)]
 
@@ -194,25 +191,3 @@ def check_assessment(content: AssessmentContent, now: datetime) -> tuple[Assessm
         taken_at=check_moment(content.taken_at, now, "taken_at"),
     )
     return canonical, result
-
-
-def assessment_record(
-    content: AssessmentContent,
-    result: Score,
-    *,
-    assessment_id: UUID,
-    patient_id: UUID,
-    zone: ZoneInfo,
-    updated_at: datetime,
-) -> Assessment:
-    return Assessment(
-        id=assessment_id,
-        patient_id=patient_id,
-        instrument=content.instrument,
-        answers=tuple(content.answers),
-        total=result.total,
-        band=result.band.id,
-        taken_at=content.taken_at,
-        local_day=local_day(content.taken_at, zone),
-        updated_at=updated_at,
-    )

@@ -24,15 +24,15 @@ Rules, each decided here once:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Final, Literal
+from typing import Any, Final, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import msgspec
 
-from server.problems import InvalidField
+from server.errors import InvalidField
 
 Kind = Literal[
     "daily_checkin",
@@ -191,6 +191,22 @@ def check_prefs(prefs: ReminderPrefs, prefix: str = "") -> ReminderPrefs:
                 f"{format_time(end)}); choose another time or change the quiet hours.",
             )
     return prefs
+
+
+_CLOCK_FIELDS = ("daily_checkin_time", "weekly_phq9_time", "quiet_hours_start", "quiet_hours_end")
+
+
+def merge_prefs(base: ReminderPrefs, changes: Mapping[str, Any], prefix: str = "") -> ReminderPrefs:
+    """``base`` with ``changes`` as a client sends them ("HH:MM", weekday names), checked;
+    errors name ``prefix`` + field."""
+    replaced: dict[str, object] = {}
+    for name, value in changes.items():
+        if name in _CLOCK_FIELDS:
+            value = parse_time(value, prefix + name)
+        elif name == "weekly_phq9_day" and value is not None:
+            value = WEEKDAYS.index(value) + 1
+        replaced[name] = value
+    return check_prefs(msgspec.structs.replace(base, **replaced), prefix)
 
 
 # --- local time ------------------------------------------------------------------------------

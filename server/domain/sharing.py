@@ -15,7 +15,7 @@ from uuid import UUID
 
 import msgspec
 
-from server.problems import InvalidField
+from server.errors import InvalidField
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 10  # 50 bits: with the accept throttle, guessing is hopeless

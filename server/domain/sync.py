@@ -21,9 +21,8 @@ from uuid import UUID
 
 import msgspec
 
-from server.problems import InvalidField
+from server.errors import InvalidField
 
-Kind = Literal["checkin", "assessment", "infusion"]
 Op = Literal["upsert", "delete"]
 Outcome = Literal["applied", "unchanged", "superseded"]
 
@@ -42,7 +41,7 @@ class ChangeKey(msgspec.Struct, frozen=True, order=True):
 class ServerChange(msgspec.Struct, frozen=True, kw_only=True):
     """An entry as another device learns of it: its content now, or that it was deleted."""
 
-    kind: Kind
+    kind: str  # a name in server/domain/logbook.KINDS
     id: UUID
     op: Op
     updated_at: datetime

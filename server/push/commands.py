@@ -7,6 +7,7 @@ from datetime import datetime
 from server.config import Settings
 from server.db import Connection
 from server.push import vapid as vapid_keys
+from server.store import push as push_store
 from server.store import reminders as reminder_store
 
 _ORPHANS = "a new pair would orphan every push subscription"
@@ -45,7 +46,7 @@ def parse_moment(text: str) -> datetime:
 
 async def due_command(conn: Connection, at: datetime) -> int:
     """List what would be sent at ``at``: user id, kind and due time, nothing else."""
-    due = await reminder_store.due_reminders(conn, at)
+    due = await push_store.due_reminders(conn, at)
     for item in due:
         print(f"{item.due_at.isoformat()}  {item.kind:<24}  {item.user_id}")
     print(

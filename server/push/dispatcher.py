@@ -28,10 +28,12 @@ import asyncpg
 import msgspec
 from pywebpush import WebPushException
 
-from server.db import DB_UNAVAILABLE, Pool, see_all_patients, transaction
+from server.db import Pool, see_all_patients, transaction
+from server.domain.devices import Device
+from server.errors import DB_UNAVAILABLE
 from server.push import webpush
 from server.push.vapid import VapidKeys
-from server.push.webpush import Device, Result
+from server.push.webpush import Result
 from server.store import push as push_store
 from server.store.push import Attempt, Claimed, Settled
 from server.timeutil import utc_now

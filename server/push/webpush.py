@@ -1,28 +1,20 @@
-"""One Web Push (RFC 8030) to one device, encrypted (RFC 8291) and signed (RFC 8292).
-
-Also the checks a browser's subscription must pass before it is stored.
-"""
+"""One Web Push (RFC 8030) to one device, encrypted (RFC 8291) and signed (RFC 8292)."""
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import re
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Literal
-from urllib.parse import urlsplit
 from uuid import UUID
 
 import aiohttp
 import msgspec
-from cryptography.hazmat.primitives.asymmetric import ec
 from pywebpush import WebPusher
 
-from server.config import Environment
-from server.problems import InvalidField
-from server.push.vapid import VapidKeys, b64url_decode
+from server.domain.devices import Device, Outcome
+from server.push.vapid import VapidKeys
 
 log = logging.getLogger("afterglow.push")
 
@@ -31,85 +23,8 @@ _B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 _TOPIC_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 _ANSWER_MAX = 65536  # bytes of a push service's answer read; the rest is dropped
 
-Outcome = Literal["delivered", "gone", "retry", "timeout", "vapid_rejected", "rejected", "error"]
-
-
-# --- subscriptions ---------------------------------------------------------------------------
-
-
-def check_endpoint(endpoint: str, env: Environment, field: str = "endpoint") -> str:
-    """An https URL of a push service; plain http only to this machine, outside production.
-
-    In production, hosts given as private, loopback or link-local addresses are refused so a
-    subscription cannot point the worker at the clinic's own network.
-    """
-    if len(endpoint) > ENDPOINT_MAX:
-        raise InvalidField(field, f"Use at most {ENDPOINT_MAX} characters.")
-    try:
-        parts = urlsplit(endpoint)
-        parts.port  # noqa: B018 - raises ValueError for a malformed port
-    except ValueError:
-        raise InvalidField(field, "Not a URL.") from None
-    host = parts.hostname or ""
-    if parts.scheme not in ("https", "http") or not host or any(c.isspace() for c in endpoint):
-        raise InvalidField(field, "Use the https URL the browser's push subscription gives.")
-    if parts.username is not None or parts.password is not None or parts.fragment:
-        raise InvalidField(field, "A push endpoint has no user name, password or fragment.")
-    address = _ip(host)
-    loopback = host == "localhost" or (address is not None and address.is_loopback)
-    if parts.scheme == "http" and not (loopback and env != "production"):
-        raise InvalidField(field, "A push endpoint must use https.")
-    private = loopback or host.endswith(".local") or (address is not None and not address.is_global)
-    if env == "production" and private:
-        raise InvalidField(field, "A push endpoint must be on the public internet.")
-    return endpoint
-
-
-def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(host)
-    except ValueError:
-        return None
-
-
-def check_p256dh(value: str, field: str = "keys.p256dh") -> str:
-    """The browser's ECDH public key: a point on P-256, uncompressed (65 bytes), base64url."""
-    raw = _b64url_bytes(value, field)
-    if len(raw) != 65 or raw[0] != 4:
-        raise InvalidField(field, "Expected a 65-byte uncompressed P-256 point, base64url.")
-    try:
-        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
-    except ValueError:
-        raise InvalidField(field, "This is not a point on the P-256 curve.") from None
-    return value.rstrip("=")
-
-
-def check_auth(value: str, field: str = "keys.auth") -> str:
-    """The browser's authentication secret: 16 bytes, base64url."""
-    if len(_b64url_bytes(value, field)) != 16:
-        raise InvalidField(field, "Expected a 16-byte secret, base64url.")
-    return value.rstrip("=")
-
-
-def _b64url_bytes(value: str, field: str) -> bytes:
-    if not _B64URL.match(value) or len(value) > 200:
-        raise InvalidField(field, "Expected base64url (A-Z a-z 0-9 - _).")
-    try:
-        return b64url_decode(value.rstrip("="))
-    except ValueError:
-        raise InvalidField(field, "Expected base64url (A-Z a-z 0-9 - _).") from None
-
 
 # --- sending ---------------------------------------------------------------------------------
-
-
-class Device(msgspec.Struct, frozen=True):
-    """A stored subscription, as the sender needs it."""
-
-    id: UUID
-    endpoint: str
-    p256dh: str
-    auth: str
 
 
 class Result(msgspec.Struct, frozen=True):

@@ -18,6 +18,7 @@ import asyncpg
 
 from server import db
 from server.config import Settings
+from server.errors import DB_UNAVAILABLE
 from server.push.dispatcher import Dispatcher
 from server.push.vapid import VapidKeys, load_vapid_keys
 from server.store import push as push_store
@@ -61,7 +62,7 @@ async def _every(seconds: float, name: str, job: Callable[[], Awaitable[object]]
     while True:
         try:
             await job()
-        except db.DB_UNAVAILABLE as exc:
+        except DB_UNAVAILABLE as exc:
             log.warning("%s: database unavailable (%s); will retry", name, type(exc).__name__)
         except Exception:
             log.exception("%s failed; will retry", name)

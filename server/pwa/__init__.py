@@ -1,20 +1,48 @@
-"""The patient web app: HTML pages, the web app manifest and the service worker."""
+"""The web app: the patient's pages, the clinician's pages, the manifest and the service worker.
+
+Pages use the same guards as the JSON API, but a refusal is a redirect: signed out, to
+``/login?next=<page>``; signed in as the other kind of account, to that account's home.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from litestar import Request, Response, Router
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect
 from litestar.template.config import TemplateConfig
 
+from server.errors import NotSignedIn
+from server.pwa.clinician import CLINICIAN_PAGES
 from server.pwa.pages import PAGES
+from server.pwa.sharing import SHARING_PAGES
 from server.pwa.shell import SHELL_ROUTES
+from server.web import WrongRole
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-PWA_ROUTES = [*PAGES, *SHELL_ROUTES]
-__all__ = ["PWA_ROUTES", "TEMPLATES_DIR", "template_config"]
+HOME = {"patient": "/", "clinician": "/clinician"}
+__all__ = ["TEMPLATES_DIR", "pwa_router", "template_config"]
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     """Jinja2 with autoescaping; templates/base.html is the layout every page extends."""
     return TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine)
+
+
+def _sign_in(request: Request[Any, Any, Any], _: NotSignedIn) -> Response[Any]:
+    return Redirect(f"/login?next={request.url.path}")
+
+
+def _home(_: Request[Any, Any, Any], error: WrongRole) -> Response[Any]:
+    return Redirect(HOME[error.role])
+
+
+def pwa_router() -> Router:
+    return Router(
+        path="/",
+        route_handlers=[*PAGES, *SHELL_ROUTES, *CLINICIAN_PAGES, *SHARING_PAGES],
+        exception_handlers={NotSignedIn: _sign_in, WrongRole: _home},
+        include_in_schema=False,
+    )

@@ -1,14 +1,14 @@
 """The clinician's pages: the patient list, a patient's one-page summary, and entering a code.
 
 Server-rendered, no script needed, printable on two pages. The access check and the audit are
-the JSON API's own (server/access.py, server/api/patients.py); a signed-out visitor is sent to
+the JSON API's own (server/services/clinic.py); a signed-out visitor is sent to
 /login, anyone without access gets 404.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Literal
+from datetime import date, datetime
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
@@ -18,23 +18,18 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 from litestar.types import ControllerRouterHandler
 
-from server import security
-from server.access import audit_clinician
-from server.api import DbPool
-from server.api.patients import clinician_patients, open_patient
-from server.api.shares import accept_share
-from server.db import transaction
 from server.domain.accounts import User
 from server.domain.infusion_effects import BUCKETS
 from server.domain.instruments import GAD7, PHQ9
-from server.domain.summary import Summary
-from server.problems import AppError
-from server.pwa import clinician_charts
-from server.store import summary as summary_store
+from server.errors import AppError
+from server.pwa import charts
+from server.services import clinic
+from server.services.clinic import Preset, SummaryPage
+from server.services.sharing import accept_share
 from server.timeutil import local_day, utc_now
+from server.web import CurrentUser, DbPool, client_address, clinicians_only, signed_in
 
 AnyRequest = Request[Any, Any, Any]
-Preset = Literal["since_infusion", "30", "90", "all"]
 PRESETS: tuple[tuple[Preset, str], ...] = (
     ("since_infusion", "Since last infusion"),
     ("30", "30 days"),
@@ -65,10 +60,6 @@ ENDED_LABELS = {
 BUCKET_LABELS = {"0": "Day 0", "1": "Day 1", "2": "Day 2", "3+": "Day 3+", "none": "Before"}
 
 
-def _sign_in(request: AnyRequest) -> Redirect:
-    return Redirect(f"/login?next={request.url.path}")
-
-
 def _when(moment: datetime | None, zone: ZoneInfo) -> str:
     if moment is None:
         return "never"
@@ -91,27 +82,10 @@ def _pct(value: float | None) -> str:
     return f"{value:+.0f}%".replace("-", "−")
 
 
-def preset_range(
-    preset: Preset, today: date, last_infusion: date | None, started: date
-) -> tuple[date, date]:
-    if preset == "since_infusion" and last_infusion is not None:
-        return min(last_infusion, today), today
-    if preset == "all":
-        return min(started, today), today
-    days = 90 if preset == "90" else 30
-    return today - timedelta(days=days - 1), today
-
-
-@get("/clinician", include_in_schema=False)
-async def patient_list(request: AnyRequest, pool: DbPool) -> Template | Redirect:
-    user = await security.current_user(request)
-    if user is None:
-        return _sign_in(request)
-    if user.role != "clinician":
-        return Redirect("/")
+@get("/clinician", include_in_schema=False, guards=[clinicians_only])
+async def patient_list(request: AnyRequest, pool: DbPool, user: CurrentUser) -> Template:
     now = utc_now()
-    async with transaction(pool) as conn:
-        rows = await clinician_patients(conn, user, now, security.client_address(request))
+    rows = await clinic.clinician_patients(pool, user, client_address(request))
     patients = []
     for r in rows:
         o = r.overview
@@ -142,49 +116,21 @@ async def patient_list(request: AnyRequest, pool: DbPool) -> Template | Redirect
     )
 
 
-@get("/clinician/patients/{patient_id:str}", include_in_schema=False)
+@get("/clinician/patients/{patient_id:str}", include_in_schema=False, guards=[signed_in])
 async def patient_summary(
     request: AnyRequest,
     patient_id: str,
     pool: DbPool,
+    user: CurrentUser,
     preset: Annotated[Preset, Parameter(query="range")] = "90",
-) -> Template | Redirect:
-    user = await security.current_user(request)
-    if user is None:
-        return _sign_in(request)
-    now = utc_now()
-    async with transaction(pool) as conn:
-        access, patient = await open_patient(conn, user, patient_id)
-        today = local_day(now, patient.zone)
-        last_infusion = await summary_store.last_given_infusion_day(conn, access, now)
-        started = await summary_store.started_day(conn, access, patient)
-        first, last = preset_range(preset, today, last_infusion, started)
-        summary = await summary_store.patient_summary(
-            conn, access, patient, first=first, last=last, now=now, started=started
-        )
-        reach = await summary_store.reminder_reach(conn, access, now)
-        await audit_clinician(
-            conn,
-            access,
-            "view_summary",
-            address=security.client_address(request),
-            detail={"from": first.isoformat(), "to": last.isoformat(), "page": True},
-        )
-    return Template(
-        "clinician/summary.html",
-        context=_summary_context(user, patient, summary, reach, preset, last_infusion, now),
-    )
+) -> Template:
+    """The patient's one printable page: for a clinician with a share, or the patient."""
+    page = await clinic.summary_page(pool, user, patient_id, preset, client_address(request))
+    return Template("clinician/summary.html", context=_summary_context(user, page, preset))
 
 
-def _summary_context(
-    viewer: User,
-    patient: User,
-    summary: Summary,
-    reach: summary_store.ReminderReach,
-    preset: Preset,
-    last_infusion: date | None,
-    now: datetime,
-) -> dict[str, Any]:
+def _summary_context(viewer: User, page: SummaryPage, preset: Preset) -> dict[str, Any]:
+    summary, reach, now = page.summary, page.reach, page.now
     phq9, gad7 = summary.phq9, summary.gad7
     flags = summary.flags
     glow = summary.afterglow[-PRINT_ROWS:]
@@ -192,12 +138,12 @@ def _summary_context(
     return {
         "page": "clinician-summary",
         "user": viewer,
-        "patient": patient,
+        "patient": page.patient,
         "first": _day(summary.first),
         "last": _day(summary.last),
         "preset": preset,
         "presets": PRESETS,
-        "last_infusion": _day(last_infusion),
+        "last_infusion": _day(page.last_infusion),
         "phq9": phq9,
         "phq9_band": BAND_LABELS.get(phq9.latest_band or "", ""),
         "phq9_baseline_day": _day(phq9.baseline_day),
@@ -221,8 +167,8 @@ def _summary_context(
             for f in flags[:PRINT_ROWS]
         ],
         "more_flags": max(0, len(flags) - PRINT_ROWS),
-        "mood_chart": clinician_charts.mood_chart(summary),
-        "scores_chart": clinician_charts.scores_chart(summary),
+        "mood_chart": charts.clinician_mood(summary),
+        "scores_chart": charts.clinician_scores(summary),
         "buckets": [(b, BUCKET_LABELS[b], effects.checkins_by_day[b]) for b in BUCKETS],
         "effects": effects,
         "afterglow": [
@@ -244,30 +190,26 @@ def _summary_context(
     }
 
 
-@get("/clinician/accept", include_in_schema=False)
-async def accept_form(request: AnyRequest) -> Template | Redirect:
-    user = await security.current_user(request)
-    if user is None:
-        return _sign_in(request)
-    if user.role != "clinician":
-        return Redirect("/")
+@get("/clinician/accept", include_in_schema=False, guards=[clinicians_only])
+async def accept_form(user: CurrentUser) -> Template:
     return Template("clinician/accept.html", context={"user": user, "page": "clinician-accept"})
 
 
-@post("/clinician/accept", include_in_schema=False, status_code=HTTP_303_SEE_OTHER)
+@post(
+    "/clinician/accept",
+    include_in_schema=False,
+    status_code=HTTP_303_SEE_OTHER,
+    guards=[clinicians_only],
+)
 async def accept_submit(
     request: AnyRequest,
     pool: DbPool,
+    user: CurrentUser,
     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Template | Redirect:
-    user = await security.current_user(request)
-    if user is None:
-        return _sign_in(request)
-    if user.role != "clinician":
-        return Redirect("/")
     code = data.get("code", "")[:40]
     try:
-        share = await accept_share(pool, user, code, security.client_address(request))
+        share = await accept_share(pool, user, code, client_address(request))
     except AppError as error:
         return Template(
             "clinician/accept.html",

@@ -7,25 +7,21 @@ static/js from the device's IndexedDB (so they work offline and are safe to prec
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import msgspec
 from litestar import Request, get
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from server import security
-from server.access import own_access
-from server.api import AppSettings, DbPool
-from server.db import transaction
 from server.domain.instruments import INSTRUMENTS, SAFETY_ITEM
 from server.domain.records import SIDE_EFFECT_CODES
 from server.domain.safety import NOT_MONITORED, crisis_resources
-from server.problems import NotFound
+from server.errors import NotFound
 from server.pwa import charts
-from server.store import summary as summary_store
-from server.timeutil import local_day, utc_now
+from server.services import clinic
+from server.web import AppSettings, Connection, CurrentUser, DbPool, patients_only
 
 SIDE_EFFECT_LABELS = {
     "dissociation": "Dissociation",
@@ -75,30 +71,23 @@ def _page(name: str, settings: AppSettings, **context: Any) -> Template:
     )
 
 
-def _navigation(request: AnyRequest) -> bool:
+def _navigation(connection: Connection) -> bool:
     """A person opening the page, rather than the service worker precaching the shell."""
-    return request.headers.get("sec-fetch-mode", "navigate") == "navigate"
+    return connection.headers.get("sec-fetch-mode", "navigate") == "navigate"
 
 
-async def _shell(
-    request: AnyRequest, name: str, settings: AppSettings, **context: Any
-) -> Template | Redirect:
-    """Shell pages hold no patient data, so the worker may fetch them signed out; a person who
-    is signed out is sent to sign in (and a clinician to their own pages)."""
-    if _navigation(request):
-        user = await security.current_user(request)
-        if user is None:
-            return Redirect(f"/login?next={request.url.path}")
-        if user.role == "clinician":
-            return Redirect("/clinician")
-    return _page(name, settings, **context)
+def patient_app(connection: Connection, handler: BaseRouteHandler) -> None:
+    """The guard of the shell pages: they hold no patient data, so the service worker may
+    fetch them signed out; a person who is signed out is sent to sign in (and a clinician to
+    their own pages)."""
+    if _navigation(connection):
+        patients_only(connection, handler)
 
 
-@get("/", include_in_schema=False)
-async def today(request: AnyRequest, settings: AppSettings) -> Template | Redirect:
+@get("/", include_in_schema=False, guards=[patient_app])
+async def today(settings: AppSettings) -> Template:
     side_effects = [(code, SIDE_EFFECT_LABELS[code]) for code in SIDE_EFFECT_CODES]
-    return await _shell(
-        request,
+    return _page(
         "today",
         settings,
         side_effects=side_effects,
@@ -106,15 +95,12 @@ async def today(request: AnyRequest, settings: AppSettings) -> Template | Redire
     )
 
 
-@get("/assess/{instrument:str}", include_in_schema=False)
-async def assess(
-    request: AnyRequest, instrument: FromPath[str], settings: AppSettings
-) -> Template | Redirect:
+@get("/assess/{instrument:str}", include_in_schema=False, guards=[patient_app])
+async def assess(instrument: FromPath[str], settings: AppSettings) -> Template:
     found = INSTRUMENTS.get(instrument)
     if found is None:
         raise NotFound("No such questionnaire.")
-    return await _shell(
-        request,
+    return _page(
         "assess",
         settings,
         instrument=found,
@@ -124,14 +110,14 @@ async def assess(
     )
 
 
-@get("/infusions", include_in_schema=False)
-async def infusions(request: AnyRequest, settings: AppSettings) -> Template | Redirect:
-    return await _shell(request, "infusions", settings)
+@get("/infusions", include_in_schema=False, guards=[patient_app])
+async def infusions(settings: AppSettings) -> Template:
+    return _page("infusions", settings)
 
 
-@get("/settings", include_in_schema=False)
-async def settings_page(request: AnyRequest, settings: AppSettings) -> Template | Redirect:
-    return await _shell(request, "settings", settings)
+@get("/settings", include_in_schema=False, guards=[patient_app])
+async def settings_page(settings: AppSettings) -> Template:
+    return _page("settings", settings)
 
 
 @get("/crisis", include_in_schema=False)
@@ -147,7 +133,7 @@ async def offline(settings: AppSettings) -> Template:
 
 @get("/login", include_in_schema=False)
 async def login(request: AnyRequest, settings: AppSettings) -> Template | Redirect:
-    user = await security.current_user(request)
+    user = request.user
     if user is not None and _navigation(request):
         return Redirect("/clinician" if user.role == "clinician" else "/")
     return _page("login", settings)
@@ -158,38 +144,26 @@ async def signup(settings: AppSettings) -> Template:
     return _page("signup", settings)
 
 
-@get("/welcome", include_in_schema=False)
-async def welcome(request: AnyRequest, settings: AppSettings) -> Template | Redirect:
+@get("/welcome", include_in_schema=False, guards=[patients_only])
+async def welcome(settings: AppSettings) -> Template:
     """First run: time zone, daily reminder time, clinic phone."""
-    user = await security.current_user(request)
-    if user is None or user.role != "patient":
-        return Redirect("/login?next=/welcome")
     return _page("welcome", settings)
 
 
-@get("/history", include_in_schema=False)
+@get("/history", include_in_schema=False, guards=[patients_only])
 async def history(
-    request: AnyRequest, settings: AppSettings, pool: DbPool, days: FromQuery[int] = 30
-) -> Template | Redirect:
+    settings: AppSettings, pool: DbPool, user: CurrentUser, days: FromQuery[int] = 30
+) -> Template:
     """The patient's own chart: rendered on the server from the database, never cached."""
-    user = await security.current_user(request)
-    if user is None or user.role != "patient":
-        return Redirect("/login?next=/history")
     days = days if days in HISTORY_RANGES else HISTORY_RANGES[0]
-    now = utc_now()
-    last = local_day(now, user.zone)
-    first = last - timedelta(days=days - 1)
-    async with transaction(pool) as conn:
-        summary = await summary_store.patient_summary(
-            conn, own_access(user), user, first=first, last=last, now=now
-        )
+    summary = await clinic.own_history(pool, user, days)
     return _page(
         "history",
         settings,
         days=days,
         ranges=HISTORY_RANGES,
-        mood=charts.mood_chart(summary),
-        phq9=charts.phq9_chart(summary),
+        mood=charts.patient_mood(summary),
+        phq9=charts.patient_phq9(summary),
     )
 
 

@@ -4,7 +4,6 @@ when, withdraw it, and read the access log (every view, export and change by a c
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
@@ -12,13 +11,18 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 from litestar.types import ControllerRouterHandler
 
-from server import security
-from server.api import DbPool
-from server.api.shares import ACTION_LABELS, access_log, create_share, revoke_share, shares_for
-from server.db import Pool
 from server.domain.accounts import User
-from server.problems import NotFound
+from server.services import Pool
+from server.services.sharing import (
+    ACTION_LABELS,
+    access_log,
+    create_share,
+    parse_share_id,
+    revoke_share,
+    shares_for,
+)
 from server.timeutil import utc_now
+from server.web import CurrentUser, DbPool, client_address, patients_only
 
 AnyRequest = Request[Any, Any, Any]
 LOG_ROWS = 50
@@ -67,42 +71,25 @@ async def _page(pool: Pool, user: User, **extra: Any) -> Template:
     )
 
 
-async def _patient(request: AnyRequest) -> User | Redirect:
-    user = await security.current_user(request)
-    if user is None:
-        return Redirect("/login?next=/sharing")
-    if user.role != "patient":
-        return Redirect("/clinician")
-    return user
-
-
-@get("/sharing", include_in_schema=False)
-async def sharing_page(request: AnyRequest, pool: DbPool) -> Template | Redirect:
-    user = await _patient(request)
-    if isinstance(user, Redirect):
-        return user
+@get("/sharing", include_in_schema=False, guards=[patients_only])
+async def sharing_page(pool: DbPool, user: CurrentUser) -> Template:
     return await _page(pool, user)
 
 
-@post("/sharing/codes", include_in_schema=False, status_code=200)
-async def make_code(request: AnyRequest, pool: DbPool) -> Template | Redirect:
-    user = await _patient(request)
-    if isinstance(user, Redirect):
-        return user
-    share, code = await create_share(pool, user, security.client_address(request))
+@post("/sharing/codes", include_in_schema=False, status_code=200, guards=[patients_only])
+async def make_code(request: AnyRequest, pool: DbPool, user: CurrentUser) -> Template:
+    share, code = await create_share(pool, user, client_address(request))
     return await _page(pool, user, new_code=code, new_until=_when(share.expires_at, user.zone))
 
 
-@post("/sharing/{share_id:str}/revoke", include_in_schema=False, status_code=HTTP_303_SEE_OTHER)
-async def withdraw(request: AnyRequest, share_id: str, pool: DbPool) -> Redirect:
-    user = await _patient(request)
-    if isinstance(user, Redirect):
-        return user
-    try:
-        parsed = UUID(share_id)
-    except ValueError:
-        raise NotFound("No such share.") from None
-    await revoke_share(pool, user, parsed, security.client_address(request))
+@post(
+    "/sharing/{share_id:str}/revoke",
+    include_in_schema=False,
+    status_code=HTTP_303_SEE_OTHER,
+    guards=[patients_only],
+)
+async def withdraw(request: AnyRequest, share_id: str, pool: DbPool, user: CurrentUser) -> Redirect:
+    await revoke_share(pool, user, parse_share_id(share_id), client_address(request))
     return Redirect("/sharing", status_code=HTTP_303_SEE_OTHER)
 
 

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
 
 from server.db import Connection
-from server.domain.accounts import User
-
-if TYPE_CHECKING:  # server.access imports this module
-    from server.access import Access
+from server.domain.accounts import Access, User
 
 Action = Literal[
     "sign_in",

@@ -11,13 +11,32 @@ from uuid import UUID
 import msgspec
 
 from server.db import Connection
-from server.push.webpush import Device, Outcome
-from server.store.reminders import SKIPPED
+from server.domain.devices import Device, DeviceStatus, Outcome
 
 MAX_DEVICES = 10  # per user; the oldest beyond this are dropped when a new one subscribes
 
 Verdict = Literal["pending", "expired", "skipped"]
 RowStatus = Literal["pending", "sent", "expired", "failed", "undeliverable"]
+
+# True when what a reminder asks for is already done; evaluated by the dispatcher (and the
+# `reminders due` listing) for an outbox row aliased `o`. The patient's own rows only.
+SKIPPED = """(
+    (o.kind = 'daily_checkin' AND EXISTS (
+        SELECT 1 FROM checkins c
+        WHERE c.patient_id = o.user_id AND c.local_day = o.local_day AND NOT c.deleted))
+    OR (o.kind = 'weekly_phq9' AND EXISTS (
+        SELECT 1 FROM assessments a
+        WHERE a.patient_id = o.user_id AND a.instrument = 'phq9' AND NOT a.deleted
+          AND a.taken_at > o.due_at - interval '6 days'))
+)"""
+
+
+class DueReminder(msgspec.Struct, frozen=True):
+    """What an operator may see: no payload, nothing about health."""
+
+    user_id: UUID
+    kind: str
+    due_at: datetime
 
 
 class Subscription(msgspec.Struct, frozen=True, kw_only=True):
@@ -25,17 +44,6 @@ class Subscription(msgspec.Struct, frozen=True, kw_only=True):
     user_id: UUID
     endpoint: str
     created_at: datetime
-
-
-class DeviceStatus(msgspec.Struct, frozen=True, kw_only=True):
-    """Whether pushes reach one device: for the clinician's view of a patient."""
-
-    id: UUID
-    created_at: datetime
-    last_success_at: datetime | None
-    last_failure_at: datetime | None
-    last_failure_status: int | None
-    failures_in_row: int
 
 
 class Claimed(msgspec.Struct, frozen=True, kw_only=True):
@@ -295,3 +303,18 @@ async def prune(conn: Connection, before: datetime, *, limit: int = 10_000) -> i
         limit,
     )
     return deleted
+
+
+async def due_reminders(
+    conn: Connection, at: datetime, *, limit: int = 10_000
+) -> list[DueReminder]:
+    """What would be sent at ``at``: pending, due by then, not stale, not made pointless."""
+    rows = await conn.fetch(
+        f"""SELECT o.user_id, o.kind, o.due_at FROM push_outbox o
+            WHERE o.status = 'pending' AND o.due_at <= $1 AND o.stale_at > $1 AND NOT {SKIPPED}
+            ORDER BY o.due_at, o.user_id, o.kind
+            LIMIT $2""",
+        at,
+        limit,
+    )
+    return [DueReminder(user_id=r["user_id"], kind=r["kind"], due_at=r["due_at"]) for r in rows]

@@ -42,27 +42,6 @@ _KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _PREFS = ", ".join(ReminderPrefs.__struct_fields__)
 _P_PREFS = ", ".join(f"p.{name}" for name in ReminderPrefs.__struct_fields__)
 
-# True when what a reminder asks for is already done; evaluated by the dispatcher (and the
-# `reminders due` listing) for an outbox row aliased `o`. The patient's own rows only.
-SKIPPED = """(
-    (o.kind = 'daily_checkin' AND EXISTS (
-        SELECT 1 FROM checkins c
-        WHERE c.patient_id = o.user_id AND c.local_day = o.local_day AND NOT c.deleted))
-    OR (o.kind = 'weekly_phq9' AND EXISTS (
-        SELECT 1 FROM assessments a
-        WHERE a.patient_id = o.user_id AND a.instrument = 'phq9' AND NOT a.deleted
-          AND a.taken_at > o.due_at - interval '6 days'))
-)"""
-
-
-class DueReminder(msgspec.Struct, frozen=True):
-    """What an operator may see: no payload, nothing about health."""
-
-    user_id: UUID
-    kind: str
-    due_at: datetime
-
-
 # --- preferences -----------------------------------------------------------------------------
 
 
@@ -316,18 +295,3 @@ async def enqueue_notification(
         urgency,
     )
     return created is not None
-
-
-async def due_reminders(
-    conn: Connection, at: datetime, *, limit: int = 10_000
-) -> list[DueReminder]:
-    """What would be sent at ``at``: pending, due by then, not stale, not made pointless."""
-    rows = await conn.fetch(
-        f"""SELECT o.user_id, o.kind, o.due_at FROM push_outbox o
-            WHERE o.status = 'pending' AND o.due_at <= $1 AND o.stale_at > $1 AND NOT {SKIPPED}
-            ORDER BY o.due_at, o.user_id, o.kind
-            LIMIT $2""",
-        at,
-        limit,
-    )
-    return [DueReminder(user_id=r["user_id"], kind=r["kind"], due_at=r["due_at"]) for r in rows]

@@ -6,9 +6,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import msgspec
+
 from server.db import Connection
 from server.domain.accounts import User
-from server.store.users import user_from_row
 
 # last_seen_at is refreshed at most this often, so reads do not each cost a write.
 TOUCH_EVERY = timedelta(seconds=60)
@@ -58,7 +59,7 @@ async def user_for_session(conn: Connection, token_hash: bytes) -> User | None:
         await conn.execute(
             "UPDATE sessions SET last_seen_at = now() WHERE token_hash = $1", token_hash
         )
-    return user_from_row(row)
+    return msgspec.convert(dict(row), User)
 
 
 async def delete_session(conn: Connection, token_hash: bytes) -> None:

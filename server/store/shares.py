@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from server.db import Connection
+from server.domain.accounts import Access
 from server.domain.sharing import Party, Share
-from server.problems import Conflict
-
-if TYPE_CHECKING:  # server.access imports this module
-    from server.access import Access
+from server.errors import Conflict
 
 _SELECT = """
 SELECT s.id, s.patient_id, s.created_at, s.expires_at, s.accepted_at, s.revoked_at,
@@ -133,3 +131,13 @@ async def shares_for_export(conn: Connection, access: Access) -> list[Share]:
         _SELECT + " WHERE s.patient_id = $1 ORDER BY s.created_at", access.patient_id
     )
     return [_share(r) for r in rows]
+
+
+async def sharing_clinicians(conn: Connection, patient_id: UUID) -> list[UUID]:
+    """Every clinician with an active share of ``patient_id``."""
+    rows = await conn.fetch(
+        """SELECT clinician_id FROM shares
+            WHERE patient_id = $1 AND clinician_id IS NOT NULL AND revoked_at IS NULL""",
+        patient_id,
+    )
+    return [row["clinician_id"] for row in rows]

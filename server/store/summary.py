@@ -2,7 +2,7 @@
 
 One query per table, each on an index that starts with patient_id, so the cost follows one
 patient's rows and never the table's. ``patient_summary`` then hands the rows to the pure
-``domain.summary``: the JSON API and the pages call it alike.
+``domain.summary`` (server/services/clinic.py).
 """
 
 from __future__ import annotations
@@ -14,17 +14,13 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from server.access import Access
 from server.db import Connection
-from server.domain.accounts import User
-from server.domain.records import Assessment, CheckIn, Infusion, SideEffect
-from server.domain.summary import PatientOverview, Summary, overview, summarise
-from server.problems import NotFound
-from server.store import assessments as assessment_store
-from server.store import checkins as checkin_store
-from server.store import infusions as infusion_store
-from server.store import push as push_store
-from server.store.users import user_from_row
+from server.domain.accounts import Access, User
+from server.domain.devices import DeviceStatus
+from server.domain.logbook import ASSESSMENTS, INFUSIONS
+from server.domain.records import Assessment, Infusion, SideEffect
+from server.domain.summary import PatientOverview, overview
+from server.errors import NotFound
 from server.timeutil import local_day
 
 # The 7-day average and the pre-infusion level look this far back before the range.
@@ -46,81 +42,7 @@ async def patient_account(conn: Connection, access: Access) -> User:
     )
     if row is None:
         raise NotFound("No such patient.")
-    return user_from_row(row)
-
-
-async def checkins_in_range(
-    conn: Connection, access: Access, first: date | None, last: date | None
-) -> list[CheckIn]:
-    """Live check-ins on local days first..last (either end open), oldest first."""
-    rows = await conn.fetch(
-        f"""SELECT {checkin_store.TABLE.reads} FROM checkins
-             WHERE patient_id = $1 AND NOT deleted
-               AND ($2::date IS NULL OR local_day >= $2) AND ($3::date IS NULL OR local_day <= $3)
-             ORDER BY local_day, recorded_at, id""",
-        access.patient_id,
-        first,
-        last,
-    )
-    return [checkin_store.checkin_from_row(r) for r in rows]
-
-
-async def assessments_in_range(
-    conn: Connection, access: Access, first: date | None, last: date | None
-) -> list[Assessment]:
-    """Live PHQ-9s and GAD-7s on local days first..last (either end open), oldest first."""
-    rows = await conn.fetch(
-        f"""SELECT {assessment_store.TABLE.reads} FROM assessments
-             WHERE patient_id = $1 AND NOT deleted
-               AND ($2::date IS NULL OR local_day >= $2) AND ($3::date IS NULL OR local_day <= $3)
-             ORDER BY taken_at, id""",
-        access.patient_id,
-        first,
-        last,
-    )
-    return [assessment_store.assessment_from_row(r) for r in rows]
-
-
-async def infusions_in_range(
-    conn: Connection, access: Access, first: date | None, last: date | None
-) -> list[Infusion]:
-    rows = await conn.fetch(
-        f"""SELECT {infusion_store.TABLE.reads} FROM infusions
-             WHERE patient_id = $1 AND NOT deleted
-               AND ($2::date IS NULL OR local_day >= $2) AND ($3::date IS NULL OR local_day <= $3)
-             ORDER BY scheduled_at, id""",
-        access.patient_id,
-        first,
-        last,
-    )
-    return [infusion_store.infusion_from_row(r) for r in rows]
-
-
-async def patient_summary(
-    conn: Connection,
-    access: Access,
-    patient: User,
-    *,
-    first: date,
-    last: date,
-    now: datetime,
-    started: date | None = None,
-) -> Summary:
-    """The summary of ``first``..``last``. Assessments and infusions are read in full up to the
-    range's end (the baseline and the previous PHQ-9 may be older; both are a few rows a week)."""
-    checkins = await checkins_in_range(conn, access, first - LOOK_BACK, last)
-    assessments = await assessments_in_range(conn, access, None, last)
-    infusions = await infusions_in_range(conn, access, None, last)
-    return summarise(
-        checkins=checkins,
-        assessments=assessments,
-        infusions=infusions,
-        first=first,
-        last=last,
-        today=local_day(now, patient.zone),
-        as_of=now,
-        started=started or await started_day(conn, access, patient),
-    )
+    return msgspec.convert(dict(row), User)
 
 
 async def started_day(conn: Connection, access: Access, patient: User) -> date:
@@ -157,8 +79,10 @@ class ReminderReach(msgspec.Struct, frozen=True, kw_only=True):
     daily_reminder: bool | None  # None: the patient never set reminder preferences
 
 
-async def reminder_reach(conn: Connection, access: Access, now: datetime) -> ReminderReach:
-    devices = await push_store.device_status(conn, access.patient_id)
+async def reminder_reach(
+    conn: Connection, access: Access, devices: list[DeviceStatus], now: datetime
+) -> ReminderReach:
+    """From the patient's devices (store/push.device_status) and their recent attempts."""
     row: Any = await conn.fetchrow(
         """SELECT
              (SELECT max(attempted_at) FROM push_attempts
@@ -229,7 +153,7 @@ async def clinician_overview(conn: Connection, clinician: User, now: datetime) -
     phq9s: dict[UUID, dict[UUID, Assessment]] = {i: {} for i in ids}
     for r in await _list_phq9s(conn, ids, first_infusions, since):
         # The baseline may also be the last before the window, or in it: once each.
-        phq9s[r["patient_id"]][r["id"]] = assessment_store.assessment_from_row(r)
+        phq9s[r["patient_id"]][r["id"]] = ASSESSMENTS.from_row(r)
     result = []
     for p in patients:
         patient_id = p["id"]
@@ -293,13 +217,13 @@ async def _first_given_infusions(
     rows = await conn.fetch(
         f"""SELECT i.* FROM unnest($1::uuid[]) AS p (id)
              CROSS JOIN LATERAL (
-                 SELECT {infusion_store.TABLE.reads} FROM infusions
+                 SELECT {INFUSIONS.select_list} FROM infusions
                   WHERE patient_id = p.id AND {_GIVEN}
                   ORDER BY scheduled_at LIMIT 1) i""",
         ids,
         now,
     )
-    return {r["patient_id"]: infusion_store.infusion_from_row(r) for r in rows}
+    return {r["patient_id"]: INFUSIONS.from_row(r) for r in rows}
 
 
 async def _list_phq9s(
@@ -309,17 +233,17 @@ async def _list_phq9s(
     rows: list[Any] = await conn.fetch(
         f"""SELECT a.* FROM unnest($1::uuid[], $2::timestamptz[]) AS p (patient_id, first_at)
              CROSS JOIN LATERAL (
-                 (SELECT {assessment_store.TABLE.reads} FROM assessments
+                 (SELECT {ASSESSMENTS.select_list} FROM assessments
                    WHERE patient_id = p.patient_id AND instrument = 'phq9' AND NOT deleted
                      AND taken_at < p.first_at
                    ORDER BY taken_at DESC LIMIT 1)
                  UNION ALL
-                 (SELECT {assessment_store.TABLE.reads} FROM assessments
+                 (SELECT {ASSESSMENTS.select_list} FROM assessments
                    WHERE patient_id = p.patient_id AND instrument = 'phq9' AND NOT deleted
                      AND taken_at < $3
                    ORDER BY taken_at DESC LIMIT 1)
                  UNION ALL
-                 (SELECT {assessment_store.TABLE.reads} FROM assessments
+                 (SELECT {ASSESSMENTS.select_list} FROM assessments
                    WHERE patient_id = p.patient_id AND instrument = 'phq9' AND NOT deleted
                      AND taken_at >= $3)
              ) a""",

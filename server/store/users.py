@@ -6,24 +6,17 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from server.db import Connection
 from server.domain.accounts import Role, User
-from server.problems import Conflict
+from server.errors import Conflict
 
 _COLUMNS = "id, email, role, display_name, timezone, clinic_phone, created_at"
 
 
 def user_from_row(row: Any) -> User:
-    return User(
-        id=row["id"],
-        email=row["email"],
-        role=row["role"],
-        display_name=row["display_name"],
-        timezone=row["timezone"],
-        clinic_phone=row["clinic_phone"],
-        created_at=row["created_at"],
-    )
+    return msgspec.convert(dict(row), User)
 
 
 async def create_user(

@@ -1,7 +1,9 @@
 // What every patient page shares: the service worker, the signed-in account on this device,
 // the API helper with the CSRF header, sync triggers and the sync state in the top bar.
 export const store = self.Afterglow;
-const SHELL_PAGES = ["/", "/infusions", "/settings", "/assess/phq9", "/assess/gad7"];
+// The patient's own shell pages (server/pwa/shell.py fills them in as it serves this file): there
+// the account is checked with the server. Not /crisis or /offline, which need no account.
+const PATIENT_PAGES = [/* PATIENT_SHELL_PAGES */];
 
 export function csrfCookie() {
   const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -193,8 +195,8 @@ async function start() {
   store.on(() => showSyncState());
   window.addEventListener("online", () => syncNow());
   window.addEventListener("offline", () => showSyncState());
-  const shell = SHELL_PAGES.includes(location.pathname) || location.pathname === "/history";
-  const account = shell ? await currentAccount() : await store.getMeta("account");
+  const own = PATIENT_PAGES.includes(location.pathname) || location.pathname === "/history";
+  const account = own ? await currentAccount() : await store.getMeta("account");
   fillClinicPhone(account);
   await showSyncState();
   if (account) syncNow();

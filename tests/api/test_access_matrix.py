@@ -16,8 +16,9 @@ import pytest
 from litestar import Litestar
 
 from server import db
-from tests.api.sharing_helpers import at, days_ago, log_assessment, log_checkin, make_code, share
-from tests.conftest import Client, make_clinician, register
+from tests.helpers.accounts import make_clinician, register
+from tests.helpers.client import Client
+from tests.helpers.sharing import at, days_ago, log_assessment, log_checkin, make_code, share
 
 VIEWERS = (
     "patient",

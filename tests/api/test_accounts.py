@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import PASSWORD, register, unique_email
+from tests.helpers.accounts import PASSWORD, register, unique_email
 
 
 async def test_walkthrough(client_factory: Any) -> None:

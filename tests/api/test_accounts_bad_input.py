@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from server import db
-from tests.conftest import PASSWORD, unique_email
+from tests.helpers.accounts import PASSWORD, unique_email
 
 GOOD = {
     "email": "x@example.org",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from server import db
-from tests.api.log_helpers import hours_ago, iso, new_id, patient_rows, phq9, snapshot
+from tests.helpers.log_entries import hours_ago, iso, new_id, patient_rows, phq9, snapshot
 
 URL = "/api/v1/assessments"
 

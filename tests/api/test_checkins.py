@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from server import db
-from tests.api.log_helpers import checkin, hours_ago, iso, new_id, patient_rows, snapshot
-from tests.conftest import register
+from tests.helpers.accounts import register
+from tests.helpers.log_entries import checkin, hours_ago, iso, new_id, patient_rows, snapshot
 
 URL = "/api/v1/checkins"
 

@@ -8,7 +8,8 @@ from litestar import Litestar
 
 from server.app import create_app
 from server.config import Settings
-from tests.conftest import PASSWORD, Client, register, unique_email
+from tests.helpers.accounts import PASSWORD, register, unique_email
+from tests.helpers.client import Client
 
 
 async def test_missing_or_wrong_csrf_is_403(patient: Any) -> None:

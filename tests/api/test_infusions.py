@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from server import db
-from tests.api.log_helpers import hours_ago, infusion, iso, new_id, patient_rows, snapshot
+from tests.helpers.log_entries import hours_ago, infusion, iso, new_id, patient_rows, snapshot
 
 URL = "/api/v1/infusions"
 

@@ -10,8 +10,9 @@ import pytest
 from litestar import Litestar
 
 from server import db
-from tests.api.log_helpers import checkin, hours_ago, infusion, iso, new_id, phq9, snapshot
-from tests.conftest import Client, make_clinician, register
+from tests.helpers.accounts import make_clinician, register
+from tests.helpers.client import Client
+from tests.helpers.log_entries import checkin, hours_ago, infusion, iso, new_id, phq9, snapshot
 
 KINDS = {
     "checkin": ("/api/v1/checkins", checkin),

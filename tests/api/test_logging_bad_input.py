@@ -14,8 +14,9 @@ import pytest
 from litestar import Litestar
 
 from server import db
-from tests.api.log_helpers import checkin, hours_ago, infusion, iso, new_id, phq9, snapshot
-from tests.conftest import Client, register
+from tests.helpers.accounts import register
+from tests.helpers.client import Client
+from tests.helpers.log_entries import checkin, hours_ago, infusion, iso, new_id, phq9, snapshot
 
 ID = "3f2a8d9e-1b4c-4e6f-9a0b-2c3d4e5f6a7b"
 FUTURE = iso(datetime.now(UTC) + timedelta(days=2))

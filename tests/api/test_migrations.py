@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from server import db
-from tests.conftest import _with_database
+from tests.helpers.database import with_database
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ async def empty_database(server_url: str) -> AsyncIterator[str]:
     admin = await asyncpg.connect(server_url)
     await admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield _with_database(server_url, name)
+        yield with_database(server_url, name)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()

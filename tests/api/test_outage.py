@@ -13,7 +13,9 @@ import pytest
 
 from server.app import create_app
 from server.config import Settings
-from tests.conftest import Client, register, start_postgres, stop_postgres
+from tests.helpers.accounts import register
+from tests.helpers.client import Client
+from tests.helpers.database import start_postgres, stop_postgres
 
 pytestmark = pytest.mark.slow
 

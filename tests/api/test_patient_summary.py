@@ -20,7 +20,8 @@ from fhir.resources.R4B.bundle import Bundle
 
 from server import db
 from server.domain.exports import CSV_COLUMNS
-from tests.api.sharing_helpers import (
+from tests.helpers.accounts import make_clinician, register
+from tests.helpers.sharing import (
     at,
     audit_rows,
     days_ago,
@@ -29,7 +30,6 @@ from tests.api.sharing_helpers import (
     log_infusion,
     share,
 )
-from tests.conftest import make_clinician, register
 
 INFUSION_DAYS = (30, 27)
 

@@ -40,7 +40,7 @@ async def _log_something(client: Any) -> None:
 
 @pytest.fixture
 async def two_patients(client_factory: Any) -> tuple[Any, Any]:
-    from tests.conftest import register
+    from tests.helpers.accounts import register
 
     first, second = client_factory(), client_factory()
     first.me, second.me = await register(first), await register(second)

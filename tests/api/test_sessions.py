@@ -6,7 +6,7 @@ import hashlib
 from typing import Any
 
 from server import db, security
-from tests.conftest import PASSWORD, register, unique_email
+from tests.helpers.accounts import PASSWORD, register, unique_email
 
 
 def _hash(token: str) -> bytes:

@@ -12,8 +12,8 @@ import pytest
 
 from server import db
 from server.domain.sharing import ALPHABET, normalise_code
-from tests.api.sharing_helpers import audit_rows, make_code, share
-from tests.conftest import make_clinician, register
+from tests.helpers.accounts import make_clinician, register
+from tests.helpers.sharing import audit_rows, make_code, share
 
 
 async def test_a_code_is_grouped_unambiguous_and_expires_in_72_hours(patient: Any) -> None:

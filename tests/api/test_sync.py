@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server import db
-from server.api import sync as sync_api
 from server.domain.checkins import CheckInContent, check_checkin
 from server.domain.sync import ChangeKey, content_version, converge, delete_key
-from tests.api.log_helpers import checkin, hours_ago, infusion, iso, new_id, phq9, snapshot
-from tests.conftest import register
+from server.services import logbook as sync_service
+from tests.helpers.accounts import register
+from tests.helpers.log_entries import checkin, hours_ago, infusion, iso, new_id, phq9, snapshot
 
 URL = "/api/v1/sync"
 BASE = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
@@ -210,7 +210,7 @@ async def test_item9_in_a_synced_phq9_answers_with_safety(patient: Any) -> None:
 async def test_cursor_pages_and_foreign_cursors(
     patient: Any, client_factory: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sync_api, "FEED_LIMIT", 2)
+    monkeypatch.setattr(sync_service, "FEED_LIMIT", 2)
     ids = [new_id() for _ in range(5)]
     await sync(patient, [change("checkin", i, checkin(mood=1), hours_ago(1)) for i in ids])
     seen, cursor, more = [], None, True

@@ -7,42 +7,22 @@ installed by scripts/install-browser.sh.
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import json
-import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-import asyncpg
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
-from tests.conftest import PASSWORD, unique_email
-from tests.live_server import LiveServer
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-]
-PHONE = {"width": 390, "height": 844}
-ROOT = Path(__file__).resolve().parents[2]
-# The README's screenshots are refreshed on request (UPDATE_SCREENSHOTS=1); an ordinary run
-# writes its own under tests/artifacts/ so dates in the pictures do not churn the committed ones.
-SCREENSHOTS = (
-    ROOT / "docs" / "screenshots"
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1"
-    else ROOT / "tests" / "artifacts" / "screenshots"
+from tests.helpers.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    CLINIC_PHONE,
+    PHONE,
+    SCREENSHOTS,
+    ZONE,
+    Db,
 )
-CLINIC_PHONE = "+1 555 0100"
+from tests.helpers.live_server import LiveServer
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -81,7 +61,7 @@ async def context(browser: Browser, live: LiveServer) -> AsyncIterator[BrowserCo
         is_mobile=True,
         has_touch=True,
         locale="en-US",
-        timezone_id="America/New_York",
+        timezone_id=ZONE,
         service_workers="allow",
     )
     ctx.set_default_timeout(15_000)
@@ -94,142 +74,6 @@ async def page(context: BrowserContext) -> Page:
     return await context.new_page()
 
 
-async def sign_up(context: BrowserContext, *, name: str = "Sam") -> dict[str, Any]:
-    """Register a patient through the API with the context's own cookies (so the page is
-    signed in too), the way the sign-up page does it."""
-    await context.request.get("/healthz")
-    token = await csrf(context)
-    response = await context.request.post(
-        "/api/v1/auth/register",
-        data=json.dumps(
-            {
-                "email": unique_email(),
-                "password": PASSWORD,
-                "display_name": name,
-                "timezone": "America/New_York",
-            }
-        ),
-        headers={"content-type": "application/json", "x-csrf-token": token},
-    )
-    assert response.status == 201, await response.text()
-    me: dict[str, Any] = await response.json()
-    return me
-
-
-async def csrf(context: BrowserContext) -> str:
-    token: str = next(c["value"] for c in await context.cookies() if c["name"] == "csrftoken")
-    return token
-
-
-async def seed_history(context: BrowserContext, days: int = 30) -> dict[str, Any]:
-    """A month of a patient's log through one sync batch: a check-in a day, three infusions and
-    weekly PHQ-9s (the first before the first infusion, so there is a baseline)."""
-    now = datetime.now(UTC).replace(microsecond=0)
-    changes: list[dict[str, Any]] = []
-
-    def add(kind: str, data: dict[str, Any]) -> None:
-        changes.append(
-            {
-                "kind": kind,
-                "id": str(uuid.uuid4()),
-                "op": "upsert",
-                "updated_at": now.isoformat(),
-                "data": data,
-            }
-        )
-
-    for back in range(days - 1, 0, -1):
-        moment = now - timedelta(days=back)
-        infusion_wave = 2 * ((days - back) // 7)  # each weekly infusion lifts the mood a bit
-        mood = min(10, 2 + infusion_wave + (back % 3 == 0))
-        add("checkin", {"recorded_at": moment.isoformat(), "mood": mood, "side_effects": []})
-    for back in (22, 15, 8):
-        add(
-            "infusion",
-            {
-                "scheduled_at": (now - timedelta(days=back)).isoformat(),
-                "duration_minutes": 40,
-                "status": "completed",
-            },
-        )
-    for back, answers in (
-        (40, [3, 3, 2, 2, 2, 2, 1, 1, 0]),
-        (12, [2, 2, 1, 1, 1, 1, 1, 0, 0]),
-        (5, [1, 1, 1, 1, 0, 1, 0, 0, 0]),
-    ):
-        moment = (now - timedelta(days=back)).isoformat()
-        add("assessment", {"instrument": "phq9", "answers": answers, "taken_at": moment})
-    response = await context.request.post(
-        "/api/v1/sync",
-        data=json.dumps({"changes": changes, "since": None}),
-        headers={"content-type": "application/json", "x-csrf-token": await csrf(context)},
-    )
-    assert response.ok, await response.text()
-    reply: dict[str, Any] = await response.json()
-    assert {r["status"] for r in reply["results"]} == {"applied"}, reply["results"]
-    return reply
-
-
-async def open_app(page: Page, path: str = "/") -> None:
-    """Open a page and wait until the service worker controls it (the shell is precached)."""
-    await page.goto(path)
-    await page.wait_for_function(
-        "() => navigator.serviceWorker.controller !== null", polling=100, timeout=15_000
-    )
-
-
-async def eventually(page: Page, expression: str, *, within: float = 15) -> Any:
-    """Evaluate ``expression`` (may return a promise) until it is truthy; returns its value."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        value = await page.evaluate(expression)
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"never true: {expression}")
-        await asyncio.sleep(0.1)
-
-
-async def outbox_size(page: Page) -> int:
-    size: int = await page.evaluate("self.Afterglow.pendingCount()")
-    return size
-
-
-class Db:
-    """Read what the server stored, straight from PostgreSQL."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    async def connect(self) -> asyncpg.Connection:
-        conn = await asyncpg.connect(self.url)
-        await conn.set_type_codec(
-            "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
-        )
-        return conn
-
-    async def fetchval(self, sql: str, *args: Any) -> Any:
-        conn = await self.connect()
-        try:
-            return await conn.fetchval(sql, *args)
-        finally:
-            await conn.close()
-
-    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
-        conn = await self.connect()
-        try:
-            return await conn.fetchrow(sql, *args)
-        finally:
-            await conn.close()
-
-    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        conn = await self.connect()
-        try:
-            return await conn.fetch(sql, *args)
-        finally:
-            await conn.close()
-
-
 @pytest.fixture(scope="session")
 def db(database_url: str) -> Db:
     return Db(database_url)
@@ -239,12 +83,3 @@ def db(database_url: str) -> Db:
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
-
-
-def png_size(data: bytes) -> tuple[int, int]:
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-
-
-def b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()

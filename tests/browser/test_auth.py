@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.async_api import BrowserContext, Page, expect
 
-from tests.conftest import PASSWORD, unique_email
+from tests.helpers.accounts import PASSWORD, unique_email
 
 
 async def test_sign_up_first_run_then_sign_in_again(context: BrowserContext, page: Page) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from playwright.async_api import BrowserContext, Page, expect
 
-from tests.browser.conftest import Db, open_app, sign_up
+from tests.helpers.browser import ZONE, Db, open_app, sign_up
 
 COUNT_TAPS = """
 window.__taps = 0;
@@ -41,7 +42,10 @@ async def test_after_an_infusion_side_effects_come_first(
 ) -> None:
     me = await sign_up(context)
     token = next(c["value"] for c in await context.cookies() if c["name"] == "csrftoken")
-    yesterday = datetime.now(UTC) - timedelta(days=1)
+    # Noon on the browser's yesterday: 24 hours ago is two days back just after midnight on the
+    # day after the clocks go forward.
+    zone = ZoneInfo(ZONE)
+    yesterday = datetime.combine(datetime.now(zone).date() - timedelta(days=1), time(12), zone)
     response = await context.request.put(
         f"/api/v1/infusions/{uuid.uuid4()}",
         data=json.dumps(

@@ -30,10 +30,11 @@ from server import security
 from server.config import Settings
 from server.demo import CLINICIAN_EMAIL, DEMO_PASSWORD, PATIENTS, create_demo_clinic
 from server.domain.records import SIDE_EFFECT_CODES
+from server.services import passwords
 from server.store import users as user_store
-from tests.browser.conftest import ROOT, Db, csrf, png_size
-from tests.conftest import PASSWORD, unique_email
-from tests.live_server import LiveServer
+from tests.helpers.accounts import PASSWORD, unique_email
+from tests.helpers.browser import Db, csrf, png_size
+from tests.helpers.live_server import ROOT, LiveServer
 
 pytestmark = pytest.mark.browser
 
@@ -67,7 +68,7 @@ async def clinic(live: LiveServer, settings: Settings, database_url: str) -> Cli
                     conn,
                     email=email,
                     role="clinician",
-                    password_hash=await security.hash_password(PASSWORD),
+                    password_hash=await passwords.hash_password(PASSWORD),
                     display_name=name,
                     timezone="America/New_York",
                 )

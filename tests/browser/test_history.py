@@ -7,7 +7,7 @@ import uuid
 
 from playwright.async_api import BrowserContext, Page, expect
 
-from tests.browser.conftest import Db, eventually, open_app, seed_history, sign_up
+from tests.helpers.browser import Db, eventually, open_app, seed_history, sign_up
 
 
 async def test_history_charts_and_editing_entries(

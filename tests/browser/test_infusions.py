@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.async_api import BrowserContext, Page, expect
 
-from tests.browser.conftest import Db, open_app, sign_up
+from tests.helpers.browser import Db, open_app, sign_up
 
 
 async def test_add_move_and_cancel_a_session(context: BrowserContext, page: Page, db: Db) -> None:

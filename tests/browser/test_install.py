@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.async_api import BrowserContext, Page
 
-from tests.browser.conftest import open_app, png_size, sign_up
+from tests.helpers.browser import open_app, png_size, sign_up
 
 
 async def test_manifest_parses_and_its_icons_are_real_pngs(context: BrowserContext) -> None:

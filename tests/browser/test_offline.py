@@ -9,8 +9,8 @@ from typing import Any
 
 from playwright.async_api import BrowserContext, Page
 
-from tests.browser.conftest import Db, eventually, open_app, outbox_size, sign_up
-from tests.live_server import LiveServer
+from tests.helpers.browser import Db, eventually, open_app, outbox_size, sign_up
+from tests.helpers.live_server import LiveServer
 
 PENDING = "Saved on this phone — will sync"
 

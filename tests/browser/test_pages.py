@@ -9,7 +9,7 @@ from pathlib import Path
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import BrowserContext, Page
 
-from tests.browser.conftest import open_app, seed_history, sign_up
+from tests.helpers.browser import open_app, seed_history, sign_up
 
 AXE = Axe()
 

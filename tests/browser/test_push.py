@@ -13,9 +13,9 @@ import msgspec
 from playwright.async_api import BrowserContext, Page, expect
 
 from server.domain.reminders import PAYLOADS
-from tests.browser.conftest import PHONE, Db, eventually, open_app, sign_up
-from tests.live_server import LiveServer
-from tests.push.push_service import PushService
+from tests.helpers.browser import PHONE, Db, eventually, open_app, sign_up
+from tests.helpers.live_server import LiveServer
+from tests.helpers.push_service import PushService
 
 STUB_SUBSCRIBE = """
 (() => {

@@ -7,7 +7,7 @@ import uuid
 
 from playwright.async_api import BrowserContext, Page, expect
 
-from tests.browser.conftest import Db, open_app, sign_up
+from tests.helpers.browser import Db, open_app, sign_up
 
 
 async def test_reminders_and_clinic_phone_are_saved(context: BrowserContext, page: Page) -> None:

@@ -14,8 +14,9 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.conftest import PASSWORD, start_postgres, stop_postgres, unique_email
-from tests.live_server import LiveServer, signed_in_patient
+from tests.helpers.accounts import PASSWORD, unique_email
+from tests.helpers.database import start_postgres, stop_postgres
+from tests.helpers.live_server import LiveServer, signed_in_patient
 
 pytestmark = pytest.mark.slow
 

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from server import security
-from tests.conftest import PASSWORD, unique_email
-from tests.live_server import LiveServer, create_clinician, signed_in_patient
+from tests.helpers.accounts import PASSWORD, unique_email
+from tests.helpers.live_server import LiveServer, create_clinician, signed_in_patient
 
 pytestmark = pytest.mark.slow
 

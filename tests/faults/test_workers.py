@@ -19,10 +19,10 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD, unique_email
-from tests.faults.conftest import enqueue
-from tests.live_server import LiveServer, signed_in_patient
-from tests.push.push_service import PushService
+from tests.helpers.accounts import PASSWORD, unique_email
+from tests.helpers.live_server import LiveServer, signed_in_patient
+from tests.helpers.push import enqueue
+from tests.helpers.push_service import PushService
 
 pytestmark = pytest.mark.slow
 

@@ -19,8 +19,8 @@ import schemathesis
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from server import security
-from tests.conftest import PASSWORD, unique_email
-from tests.live_server import LiveServer, create_clinician
+from tests.helpers.accounts import PASSWORD, unique_email
+from tests.helpers.live_server import LiveServer, create_clinician
 
 pytestmark = pytest.mark.slow
 EXAMPLES = int(os.environ.get("AFTERGLOW_FUZZ_EXAMPLES", "6"))

@@ -8,9 +8,10 @@ import pytest
 
 from server import db
 from server.push.vapid import b64url, b64url_decode
-from tests.conftest import Client, register
-from tests.push.conftest import outbox
-from tests.push.push_service import PushService
+from tests.helpers.accounts import register
+from tests.helpers.client import Client
+from tests.helpers.push import outbox
+from tests.helpers.push_service import PushService
 
 DEFAULTS = {
     "daily_checkin_time": "19:00",

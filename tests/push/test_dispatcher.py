@@ -13,8 +13,8 @@ from server.domain.reminders import PushPayload
 from server.push.dispatcher import Dispatcher
 from server.push.vapid import b64url, new_private_key, public_key_of
 from server.store import reminders as reminder_store
-from tests.push.conftest import Clock, People, at, outbox
-from tests.push.push_service import PushService
+from tests.helpers.push import Clock, People, at, outbox
+from tests.helpers.push_service import PushService
 
 T0 = at("2025-02-03T15:00:00+00:00")
 ATTENTION = PushPayload("Afterglow", "A patient needs your attention", "/clinician", "attention")

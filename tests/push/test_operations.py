@@ -26,8 +26,8 @@ from server.push.vapid import (
 )
 from server.store import reminders as reminder_store
 from server.timeutil import utc_now
-from tests.push.conftest import People, at
-from tests.push.push_service import PushService
+from tests.helpers.push import People, at
+from tests.helpers.push_service import PushService
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -20,8 +20,8 @@ from server import db
 from server.domain.reminders import ReminderPrefs
 from server.push.dispatcher import Dispatcher
 from server.store import reminders as reminder_store
-from tests.push.conftest import Clock, People, at, outbox
-from tests.push.push_service import PushService, Subscription
+from tests.helpers.push import Clock, People, at, outbox
+from tests.helpers.push_service import PushService, Subscription
 
 DAILY_8 = ReminderPrefs(daily_checkin_time=time(8, 0), weekly_phq9_day=None, weekly_phq9_time=None)
 NO_ROUTINE = ReminderPrefs(daily_checkin_time=None, weekly_phq9_day=None, weekly_phq9_time=None)

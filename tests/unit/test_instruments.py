@@ -17,7 +17,7 @@ from server.domain.safety import (
     clinic_phone_for,
     crisis_resources,
 )
-from server.problems import InvalidField
+from server.errors import InvalidField
 
 
 def answers_summing_to(instrument: Instrument, total: int, item9: int | None = None) -> list[int]:

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server.domain.checkins import CheckInContent, check_checkin, checkin_record
+from server.domain.checkins import CheckInContent, check_checkin
+from server.domain.logbook import CHECKINS, Entry
 from server.timeutil import local_day
 
 
@@ -73,19 +74,13 @@ def test_checkin_record_stores_the_local_day_and_utc_time() -> None:
         now,
     )
     assert content.recorded_at == utc("2024-03-10T04:30") and content.recorded_at.tzinfo is UTC
-    record = checkin_record(
+    record = CHECKINS.build(
         content,
-        checkin_id=uuid4(),
-        patient_id=uuid4(),
-        zone=ZoneInfo("America/New_York"),
-        updated_at=now,
+        Entry(id=uuid4(), patient_id=uuid4(), zone=ZoneInfo("America/New_York"), updated_at=now),
     )
     assert record.local_day == date(2024, 3, 9)
-    in_auckland = checkin_record(
+    in_auckland = CHECKINS.build(
         content,
-        checkin_id=uuid4(),
-        patient_id=uuid4(),
-        zone=ZoneInfo("Pacific/Auckland"),
-        updated_at=now,
+        Entry(id=uuid4(), patient_id=uuid4(), zone=ZoneInfo("Pacific/Auckland"), updated_at=now),
     )
     assert in_auckland.local_day == date(2024, 3, 10)

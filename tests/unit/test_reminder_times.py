@@ -21,7 +21,7 @@ from server.domain.reminders import (
     outside_quiet,
     plan,
 )
-from server.problems import InvalidField
+from server.errors import InvalidField
 
 NEW_YORK = ZoneInfo("America/New_York")
 KOLKATA = ZoneInfo("Asia/Kolkata")

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from server.domain.sharing import ALPHABET, CODE_LENGTH, code_hash, new_code, normalise_code
-from server.problems import InvalidField
+from server.errors import InvalidField
 
 
 def test_codes_carry_at_least_40_bits_in_an_unambiguous_alphabet() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -116,7 +116,7 @@ async def create_clinician(
     """A clinician account, made as `create-clinician` does (there is no sign-up for them)."""
     import asyncpg
 
-    from server import security
+    from server.services import passwords
     from server.store import users as user_store
 
     conn = await asyncpg.connect(database_url)
@@ -125,7 +125,7 @@ async def create_clinician(
             conn,
             email=email,
             role="clinician",
-            password_hash=await security.hash_password(password),
+            password_hash=await passwords.hash_password(password),
             display_name=name,
             timezone="UTC",
         )

@@ -1,4 +1,5 @@
-"""Helpers shared by the logging tests (check-ins, assessments, infusions, sync)."""
+"""Helpers shared by the logging tests (check-ins, assessments, infusions, sync): request
+bodies at times relative to now, and the rows the logging tables hold."""
 
 from __future__ import annotations
 

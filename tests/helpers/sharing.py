@@ -88,6 +88,11 @@ async def log_infusion(patient: Any, day: date, status: str = "completed") -> st
     return infusion_id
 
 
+# One "today" for the whole run: a test that logs on days_ago(n) and then looks for days_ago(n)
+# in what the server says agrees with itself even if midnight (UTC) passes in between.
+TODAY = datetime.now(UTC).date()
+
+
 def days_ago(n: int) -> date:
     # UTC 20:00 on a day n days back, in the test patient's zone (America/New_York) is that day.
-    return datetime.now(UTC).date() - timedelta(days=n)
+    return TODAY - timedelta(days=n)

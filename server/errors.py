@@ -1,0 +1,133 @@
+"""The errors every layer raises. No HTTP here: ``problems.py`` renders them as RFC 9457.
+
+Each carries a status a client can act on, a sentence a person can read and, for bad input, the
+path of the offending field (``side_effects[0].severity``, ``changes[3].data.mood``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TypeVar
+
+import asyncpg
+import msgspec
+
+T = TypeVar("T")
+
+
+# What asyncpg raises when the server is down, restarting or unreachable. Requests that hit one
+# of these answer 503; the pool replaces broken connections on its own, so the app recovers.
+DB_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.exceptions.OperatorInterventionError,
+    # A connection left mid-operation when the server vanished: its protocol state is unknown.
+    asyncpg.exceptions._base.InternalClientError,
+)
+
+
+class AppError(Exception):
+    """An error a client can act on. Raise it anywhere below the HTTP layer."""
+
+    status = 400
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        field: str | None = None,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.headers = headers or {}
+        if status is not None:
+            self.status = status
+
+
+class InvalidField(AppError):
+    """A value that parsed but breaks a rule (a date in the future, a duplicate code, ...)."""
+
+    status = 400
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(detail, field=field)
+
+
+class NotSignedIn(AppError):
+    status = 401
+
+    def __init__(self, detail: str = "Sign in first.") -> None:
+        super().__init__(detail)
+
+
+class Forbidden(AppError):
+    status = 403
+
+
+class NotFound(AppError):
+    status = 404
+
+    def __init__(self, detail: str = "Not found.", *, field: str | None = None) -> None:
+        super().__init__(detail, field=field)
+
+
+class Conflict(AppError):
+    status = 409
+
+
+class TooManyAttempts(AppError):
+    """429; ``retry_after`` seconds go out as the Retry-After header."""
+
+    status = 429
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    field: str
+    detail: str
+
+
+# msgspec says "Expected `int`, got `str` - at `$.side_effects[0].severity`", or names the field
+# itself ("Object missing required field `mood`").
+_AT_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
+_NAMED = re.compile(r"^Object (missing required|contains unknown) field `([^`]*)`")
+_HUMANE = {
+    "missing required": "This field is required.",
+    "contains unknown": "This field is not allowed.",
+}
+
+
+def field_error(message: str, base: str = "") -> FieldError:
+    """The one reading of a msgspec validation message: the field's full path and a sentence.
+
+    ``base`` is where the validated value sits in the request (``changes[3].data``), joined to
+    the path msgspec reports inside it.
+    """
+    path = ""
+    at = _AT_PATH.search(message)
+    if at:
+        path, message = at.group(1), message[: at.start()]
+    named = _NAMED.match(message)
+    if named:
+        path = f"{path}.{named.group(2)}" if path else named.group(2)
+        message = _HUMANE[named.group(1)]
+    if base:
+        path = f"{base}{path}" if path.startswith("[") else f"{base}.{path}" if path else base
+    return FieldError(field=path, detail=message.rstrip(".") + ".")
+
+
+def convert(value: object, kind: type[T], field: str) -> T:
+    """msgspec's conversion of a part of a body, its errors named by their full path."""
+    try:
+        return msgspec.convert(value, kind, strict=False)
+    except msgspec.ValidationError as exc:
+        error = field_error(str(exc), field)
+        raise InvalidField(error.field, error.detail) from None

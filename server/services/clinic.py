@@ -1,0 +1,269 @@
+"""A patient's data as their clinician sees it (and as the patient sees their own trend): the
+summary, the patient list, exports, and infusions a clinician may add or move.
+
+Every read goes through the one access check (a clinician needs an active share) and, for a
+clinician, writes one audit row in the same transaction, so a view is never shown without its
+trail. The JSON API and the pages call the same functions.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+from uuid import UUID
+
+import msgspec
+
+from server.db import Connection, Pool, transaction
+from server.domain.accounts import Access, User
+from server.domain.logbook import (
+    ASSESSMENTS,
+    CHECKINS,
+    INFUSIONS,
+    Entry,
+    day_range,
+    parse_entry_id,
+)
+from server.domain.records import Assessment, CheckIn, Infusion
+from server.domain.summary import Summary, summarise
+from server.services import logbook
+from server.services.access import (
+    audit_clinician,
+    own_access,
+    parse_patient_id,
+    patient_access,
+)
+from server.store import audit, entries
+from server.store import push as push_store
+from server.store import summary as summary_store
+from server.store.summary import PatientRow, ReminderReach
+from server.timeutil import local_day, utc_now
+
+DEFAULT_DAYS = 90
+MAX_DAYS = 3660  # ten years: "all" for anyone in treatment today
+# The 7-day average and the pre-infusion level look this far back before the range.
+LOOK_BACK = timedelta(days=7)
+
+Preset = Literal["since_infusion", "30", "90", "all"]
+ExportAction = Literal["export_csv", "export_fhir"]
+
+
+async def open_patient(conn: Connection, viewer: User, raw_id: str) -> tuple[Access, User]:
+    access = await patient_access(conn, viewer, parse_patient_id(raw_id))
+    return access, await summary_store.patient_account(conn, access)
+
+
+def _range_detail(first: date | None, last: date | None) -> dict[str, Any]:
+    return {"from": None if first is None else first.isoformat(), "to": last and last.isoformat()}
+
+
+async def patient_summary(
+    conn: Connection,
+    access: Access,
+    patient: User,
+    *,
+    first: date,
+    last: date,
+    now: datetime,
+    started: date | None = None,
+) -> Summary:
+    """The summary of ``first``..``last``. Assessments and infusions are read in full up to the
+    range's end (the baseline and the previous PHQ-9 may be older; both are a few rows a week)."""
+    return summarise(
+        checkins=await entries.in_range(conn, CHECKINS, access, first - LOOK_BACK, last),
+        assessments=await entries.in_range(conn, ASSESSMENTS, access, None, last),
+        infusions=await entries.in_range(conn, INFUSIONS, access, None, last),
+        first=first,
+        last=last,
+        today=local_day(now, patient.zone),
+        as_of=now,
+        started=started or await summary_store.started_day(conn, access, patient),
+    )
+
+
+async def summary_of(
+    pool: Pool, viewer: User, raw_id: str, first: date | None, last: date | None, address: str
+) -> Summary:
+    """The numbers behind the summary page for local days ``first``..``last`` (default: the
+    last 90 days)."""
+    now = utc_now()
+    async with transaction(pool) as conn:
+        access, patient = await open_patient(conn, viewer, raw_id)
+        first, last = day_range(
+            first, last, local_day(now, patient.zone), default_days=DEFAULT_DAYS, max_days=MAX_DAYS
+        )
+        assert first is not None and last is not None
+        result = await patient_summary(conn, access, patient, first=first, last=last, now=now)
+        await audit_clinician(
+            conn, access, "view_summary", address=address, detail=_range_detail(first, last)
+        )
+    return result
+
+
+class ExportRows(msgspec.Struct, frozen=True, kw_only=True):
+    patient: User
+    checkins: list[CheckIn]
+    assessments: list[Assessment]
+    infusions: list[Infusion]
+
+
+async def export_rows(
+    pool: Pool,
+    viewer: User,
+    raw_id: str,
+    first: date | None,
+    last: date | None,
+    action: ExportAction,
+    address: str,
+) -> ExportRows:
+    """Every entry (or those on local days ``first``..``last``), for a CSV or FHIR export."""
+    async with transaction(pool) as conn:
+        access, patient = await open_patient(conn, viewer, raw_id)
+        rows = ExportRows(
+            patient=patient,
+            checkins=await entries.in_range(conn, CHECKINS, access, first, last),
+            assessments=await entries.in_range(conn, ASSESSMENTS, access, first, last),
+            infusions=await entries.in_range(conn, INFUSIONS, access, first, last),
+        )
+        await audit_clinician(
+            conn, access, action, address=address, detail=_range_detail(first, last)
+        )
+    return rows
+
+
+async def infusions_of(
+    pool: Pool,
+    viewer: User,
+    raw_id: str,
+    first: date | None,
+    last: date | None,
+    *,
+    limit: int,
+    before: tuple[datetime, UUID] | None,
+    address: str,
+) -> list[Infusion]:
+    """The patient's infusions (on local days ``first``..``last``), latest scheduled first."""
+    day_range(first, last, date.min, default_days=None, max_days=MAX_DAYS)  # from <= to
+    async with transaction(pool) as conn:
+        access = await patient_access(conn, viewer, parse_patient_id(raw_id))
+        items: list[Infusion] = await entries.page(
+            conn, INFUSIONS, access, first, last, limit=limit, before=before
+        )
+        await audit_clinician(conn, access, "view_infusions", address=address)
+    return items
+
+
+async def change_infusion(
+    pool: Pool,
+    viewer: User,
+    raw_id: str,
+    raw_entry_id: str,
+    content: Any,
+    *,
+    client_updated_at: datetime | None,
+    address: str,
+) -> tuple[Infusion, bool]:
+    """Add or move one of the patient's infusions (the same rules as the patient's own); the
+    change is recorded as the viewer's, and a clinician's change is audited."""
+    now = utc_now()
+    updated_at = logbook.change_time(client_updated_at, now)
+    async with transaction(pool) as conn:
+        access, patient = await open_patient(conn, viewer, raw_id)
+        entry_id = parse_entry_id(raw_entry_id)
+        entry = Entry(id=entry_id, patient_id=patient.id, zone=patient.zone, updated_at=updated_at)
+        written = await logbook.record(
+            conn, access, INFUSIONS, entry, content, updated_by=viewer.id, now=now
+        )
+        stored: Infusion = await logbook.settle(conn, INFUSIONS, access, entry_id, written)
+        if written.outcome == "applied":
+            await audit_clinician(
+                conn,
+                access,
+                "infusion_change",
+                address=address,
+                detail={"infusion_id": str(entry_id), "status": stored.status},
+            )
+    return stored, written.inserted
+
+
+def triage_order(row: PatientRow) -> tuple[int, int, str]:
+    """Flags first (item 9 before anything else), then by name."""
+    kinds = {f.kind for f in row.overview.flags}
+    urgency = 0 if "item9" in kinds else 1 if kinds else 2
+    return urgency, -len(row.overview.flags), row.display_name.lower()
+
+
+async def clinician_patients(pool: Pool, clinician: User, address: str) -> list[PatientRow]:
+    """Every patient sharing with this clinician, sorted for triage; each patient on the list
+    gets one audit row."""
+    async with transaction(pool) as conn:
+        rows = await summary_store.clinician_overview(conn, clinician, utc_now())
+        rows.sort(key=triage_order)
+        await audit.record_many(
+            conn,
+            actor=clinician,
+            patient_ids=[r.patient_id for r in rows],
+            action="view_patient_list",
+            address=address,
+        )
+    return rows
+
+
+# --- the printable summary page ---------------------------------------------------------------
+
+
+class SummaryPage(msgspec.Struct, frozen=True, kw_only=True):
+    patient: User
+    summary: Summary
+    reach: ReminderReach
+    last_infusion: date | None
+    now: datetime
+
+
+def preset_range(
+    preset: Preset, today: date, last_infusion: date | None, started: date
+) -> tuple[date, date]:
+    if preset == "since_infusion" and last_infusion is not None:
+        return min(last_infusion, today), today
+    if preset == "all":
+        return min(started, today), today
+    days = 90 if preset == "90" else 30
+    return today - timedelta(days=days - 1), today
+
+
+async def summary_page(
+    pool: Pool, viewer: User, raw_id: str, preset: Preset, address: str
+) -> SummaryPage:
+    now = utc_now()
+    async with transaction(pool) as conn:
+        access, patient = await open_patient(conn, viewer, raw_id)
+        today = local_day(now, patient.zone)
+        last_infusion = await summary_store.last_given_infusion_day(conn, access, now)
+        started = await summary_store.started_day(conn, access, patient)
+        first, last = preset_range(preset, today, last_infusion, started)
+        summary = await patient_summary(
+            conn, access, patient, first=first, last=last, now=now, started=started
+        )
+        devices = await push_store.device_status(conn, access.patient_id)
+        reach = await summary_store.reminder_reach(conn, access, devices, now)
+        await audit_clinician(
+            conn,
+            access,
+            "view_summary",
+            address=address,
+            detail={"from": first.isoformat(), "to": last.isoformat(), "page": True},
+        )
+    return SummaryPage(
+        patient=patient, summary=summary, reach=reach, last_infusion=last_infusion, now=now
+    )
+
+
+async def own_history(pool: Pool, patient: User, days: int) -> Summary:
+    """The patient's own trend of the last ``days`` days (the History page)."""
+    now = utc_now()
+    last = local_day(now, patient.zone)
+    first = last - timedelta(days=days - 1)
+    async with transaction(pool) as conn:
+        return await patient_summary(
+            conn, own_access(patient), patient, first=first, last=last, now=now
+        )

@@ -1,0 +1,48 @@
+"""A patient's right of access and portability: everything stored about them as one document.
+Each kind of data is one section; a feature that stores patient data adds its own to
+``SECTIONS``, and every kind of log entry is a section of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from server.db import Connection, Pool, transaction
+from server.domain.accounts import Access, User
+from server.domain.logbook import KINDS, LogKind
+from server.services.access import own_access
+from server.store import audit as audit_store
+from server.store import entries
+from server.store import push as push_store
+from server.store import reminders as reminder_store
+from server.store import shares as share_store
+from server.timeutil import utc_now
+
+FORMAT = "afterglow-export/1"
+
+Section = Callable[[Connection, Access], Awaitable[Any]]
+
+
+def _log(kind: LogKind) -> Section:
+    # Deleted entries are gone (only an empty tombstone is kept), so they are not exported.
+    return lambda conn, access: entries.in_range(conn, kind, access, None, None)
+
+
+SECTIONS: dict[str, Section] = {
+    "shares": share_store.shares_for_export,
+    "access_log": audit_store.trail_for_export,
+    "reminders": lambda conn, access: reminder_store.prefs_of(conn, access.patient_id),
+    "devices": lambda conn, access: push_store.device_status(conn, access.patient_id),
+}
+
+
+async def export_of(pool: Pool, patient: User) -> dict[str, Any]:
+    access = own_access(patient)
+    document: dict[str, Any] = {"format": FORMAT, "exported_at": utc_now(), "account": patient}
+    sections = {kind.path: _log(kind) for kind in KINDS.values()} | SECTIONS
+    async with transaction(pool) as conn:
+        # One snapshot, so the sections agree with each other.
+        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        for name, section in sections.items():
+            document[name] = await section(conn, access)
+    return document

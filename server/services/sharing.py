@@ -1,0 +1,171 @@
+"""Sharing with a clinician: codes, acceptance, revocation, and the patient's access log.
+
+A patient makes a single-use code and reads it to their clinician, who enters it. Failed
+entries count against the clinician's account and address in the one throttle, so a code
+cannot be guessed (50 bits, at most ``ACCEPT_LIMIT`` wrong tries per 15 minutes).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from server.db import Pool, transaction
+from server.domain.accounts import User
+from server.domain.sharing import CODE_LIFETIME, Share, code_hash, new_code, normalise_code
+from server.errors import AppError, NotFound
+from server.services import throttle
+from server.store import audit
+from server.store import shares as share_store
+from server.timeutil import utc_now
+
+ACCEPT_LIMIT = 10  # wrong codes per clinician account per throttle window (15 minutes)
+ADDRESS_LIMIT = 30
+DEFAULT_HOURS = int(CODE_LIFETIME.total_seconds() // 3600)
+
+# How the access log names each action, for the patient.
+ACTION_LABELS: dict[str, str] = {
+    "sign_in": "Signed in",
+    "share_create": "Made a share code",
+    "share_accept": "Accepted a share code",
+    "share_revoke": "Withdrew a share",
+    "view_summary": "Viewed your summary",
+    "view_patient_list": "Saw you in their patient list",
+    "view_infusions": "Viewed your infusions",
+    "export_csv": "Exported your log (CSV)",
+    "export_fhir": "Exported your log (FHIR)",
+    "infusion_change": "Changed an infusion",
+}
+
+
+class LogActor(msgspec.Struct):
+    id: UUID | None
+    name: str
+    role: str
+
+
+class LogEntry(msgspec.Struct):
+    id: int
+    at: datetime
+    actor: LogActor
+    action: str
+    address: str
+    detail: dict[str, Any] | None
+
+
+class AccessLog(msgspec.Struct):
+    items: list[LogEntry]
+    next: int | None  # pass as ?before= for the following (older) page
+
+
+async def create_share(
+    pool: Pool, patient: User, address: str, hours: int = DEFAULT_HOURS
+) -> tuple[Share, str]:
+    """A new code (shown once; only its hash is kept) and its share."""
+    code = new_code()
+    async with transaction(pool) as conn:
+        share = await share_store.create_share(
+            conn,
+            patient_id=patient.id,
+            code_hash=code_hash(code),
+            expires_at=utc_now() + timedelta(hours=hours),
+        )
+        await audit.record(
+            conn,
+            actor=patient,
+            patient_id=patient.id,
+            action="share_create",
+            address=address,
+            detail={"share_id": str(share.id)},
+        )
+    return share, code
+
+
+async def accept_share(pool: Pool, clinician: User, typed: str, address: str) -> Share:
+    """Bind a code to the clinician, or raise: 400 malformed, 404 unknown/used/expired/revoked,
+    409 already shared, 429 too many wrong codes."""
+    keys = (f"share:acct:{clinician.id}", f"share:addr:{address}")
+    await throttle.check(
+        pool, list(zip(keys, (ACCEPT_LIMIT, ADDRESS_LIMIT), strict=True)), "Too many wrong codes."
+    )
+    normalise_code(typed)  # a malformed code is a typing slip, not a guess: 400, not counted
+    async with transaction(pool) as conn:
+        share = await share_store.accept_code(
+            conn, code_hash=code_hash(typed), clinician_id=clinician.id
+        )
+        if share is not None:
+            await audit.record(
+                conn,
+                actor=clinician,
+                patient_id=share.patient_id,
+                action="share_accept",
+                address=address,
+                detail={"share_id": str(share.id)},
+            )
+    if share is None:
+        await throttle.failed(pool, keys)
+        raise AppError(
+            "This code is not valid: it may be mistyped, already used, expired or withdrawn. "
+            "Ask the patient for a new one.",
+            status=404,
+            field="code",
+        )
+    return share
+
+
+async def revoke_share(pool: Pool, patient: User, share_id: UUID, address: str) -> Share:
+    """Withdraw a share or an unused code: the clinician's next request is refused. Only the
+    patient's own shares are found (a clinician has none to withdraw: 404)."""
+    async with transaction(pool) as conn:
+        share = await share_store.revoke(conn, share_id=share_id, patient_id=patient.id)
+        if share is None:
+            raise NotFound("No such share.")
+        await audit.record(
+            conn,
+            actor=patient,
+            patient_id=patient.id,
+            action="share_revoke",
+            address=address,
+            detail={"share_id": str(share.id)},
+        )
+    return share
+
+
+def parse_share_id(raw: str) -> UUID:
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise NotFound("No such share.") from None
+
+
+async def shares_for(pool: Pool, user: User) -> list[Share]:
+    """A patient's shares and pending codes, or a clinician's patients."""
+    async with transaction(pool) as conn:
+        if user.role == "clinician":
+            return await share_store.shares_of_clinician(conn, user.id)
+        return await share_store.shares_of_patient(conn, user.id)
+
+
+async def access_log(pool: Pool, patient: User, limit: int, before: int | None) -> AccessLog:
+    """Who saw, exported or changed the patient's data, and sign-ins and sharing: newest first."""
+    async with transaction(pool) as conn:
+        events = await audit.events_of_patient(conn, patient.id, limit=limit + 1, before=before)
+    more = len(events) > limit
+    events = events[:limit]
+    return AccessLog(
+        items=[
+            LogEntry(
+                id=e.id,
+                at=e.at,
+                actor=LogActor(id=e.actor_id, name=e.actor_name, role=e.actor_role),
+                action=e.action,
+                address=e.address,
+                detail=e.detail,
+            )
+            for e in events
+        ],
+        next=events[-1].id if more and events else None,
+    )

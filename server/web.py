@@ -1,0 +1,75 @@
+"""What every HTTP handler shares, JSON API and pages alike: the injected dependencies, the base
+of request bodies, and the guards that say who may call a route.
+
+Handlers never check roles themselves: a router or controller lists its guard, and a handler
+reads the ``user`` it is given (``request.user``, set by ``security.authentication_middleware``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
+from litestar.handlers.base import BaseRouteHandler
+from litestar.params import JSONBody
+
+from server.config import Settings
+from server.domain.accounts import Role, User
+from server.errors import Forbidden, NotSignedIn
+from server.services import Pool
+
+# Handler parameters named `pool`, `settings` and `user` are injected by name (see app.py).
+DbPool = NamedDependency[Pool]
+AppSettings = NamedDependency[Settings]
+CurrentUser = NamedDependency[User]
+Connection = ASGIConnection[Any, Any, Any, Any]
+__all__ = ["AppSettings", "CurrentUser", "DbPool", "Input", "JSONBody"]
+
+
+class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of every request body: unknown fields are rejected, not ignored."""
+
+
+class WrongRole(Forbidden):
+    """Signed in, but as the other kind of account. Pages send such a visitor to their own home;
+    the JSON API answers 403."""
+
+    def __init__(self, detail: str, role: Role) -> None:
+        super().__init__(detail)
+        self.role = role
+
+
+def signed_in(connection: Connection, _: BaseRouteHandler) -> None:
+    if connection.user is None:
+        raise NotSignedIn()
+
+
+def patients_only(connection: Connection, _: BaseRouteHandler) -> None:
+    user: User | None = connection.user
+    if user is None:
+        raise NotSignedIn()
+    if user.role != "patient":
+        raise WrongRole("Only a patient account can do this.", user.role)
+
+
+def clinicians_only(connection: Connection, _: BaseRouteHandler) -> None:
+    user: User | None = connection.user
+    if user is None:
+        raise NotSignedIn()
+    if user.role != "clinician":
+        raise WrongRole("Only a clinician account can do this.", user.role)
+
+
+def provide_user(request: Request[Any, Any, Any]) -> User:
+    """The ``user`` dependency: whoever the guard let through."""
+    user: User | None = request.user
+    if user is None:  # a route that takes `user` without a guard
+        raise NotSignedIn()
+    return user
+
+
+def client_address(connection: Connection) -> str:
+    return connection.client.host if connection.client else "unknown"
