@@ -7,6 +7,7 @@ path of the offending field (``side_effects[0].severity``, ``changes[3].data.moo
 from __future__ import annotations
 
 import re
+from http import HTTPStatus
 from typing import TypeVar
 
 import asyncpg
@@ -93,6 +94,32 @@ class TooManyAttempts(AppError):
 class FieldError(msgspec.Struct, frozen=True):
     field: str
     detail: str
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """RFC 9457 problem details, as every error leaves the app (server/problems.py), and as a
+    rejected change inside a sync answer."""
+
+    title: str
+    status: int
+    detail: str
+    type: str = "about:blank"
+    field: str | None = None
+    errors: list[FieldError] | None = None
+    request_id: str | None = None
+
+
+def problem_of(exc: AppError) -> Problem:
+    return Problem(
+        title=title_of(exc.status), status=exc.status, detail=exc.detail, field=exc.field
+    )
+
+
+def title_of(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 # msgspec says "Expected `int`, got `str` - at `$.side_effects[0].severity`", or names the field

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from http import HTTPStatus
 from typing import Any
 
 import msgspec
@@ -11,25 +10,19 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from server.errors import DB_UNAVAILABLE, AppError, FieldError, field_error
+from server.errors import (
+    DB_UNAVAILABLE,
+    AppError,
+    FieldError,
+    Problem,
+    field_error,
+    problem_of,
+    title_of,
+)
 
 log = logging.getLogger("afterglow.errors")
 
 PROBLEM_JSON = "application/problem+json"
-
-
-class Problem(msgspec.Struct, omit_defaults=True):
-    title: str
-    status: int
-    detail: str
-    type: str = "about:blank"
-    field: str | None = None
-    errors: list[FieldError] | None = None
-    request_id: str | None = None
-
-
-def problem_of(exc: AppError) -> Problem:
-    return Problem(title=_title(exc.status), status=exc.status, detail=exc.detail, field=exc.field)
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response[Any]:
@@ -39,13 +32,6 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
         media_type=PROBLEM_JSON,
         headers={"Cache-Control": "no-store", **(headers or {})},
     )
-
-
-def _title(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
 
 
 _LITESTAR_BODY = (None, "data", "body")
@@ -91,10 +77,10 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         )
     if isinstance(exc, HTTPException):
         status = exc.status_code
-        detail = exc.detail if exc.detail and exc.detail != _title(status) else _default(status)
+        detail = exc.detail if exc.detail and exc.detail != title_of(status) else _default(status)
         field = "body" if status == 400 else None  # a body that did not even parse
         return problem_response(
-            Problem(title=_title(status), status=status, detail=detail, field=field),
+            Problem(title=title_of(status), status=status, detail=detail, field=field),
             dict(exc.headers or {}),
         )
     if isinstance(exc, DB_UNAVAILABLE):
@@ -127,7 +113,7 @@ def _default(status: int) -> str:
         405: "This method is not allowed here.",
         413: "The request body is too large.",
         429: "Too many attempts. Wait a little and try again.",
-    }.get(status, _title(status) + ".")
+    }.get(status, title_of(status) + ".")
 
 
 # --- the OpenAPI document tells the truth about errors ---------------------------------------

@@ -47,20 +47,20 @@ def signed_in(connection: Connection, _: BaseRouteHandler) -> None:
         raise NotSignedIn()
 
 
-def patients_only(connection: Connection, _: BaseRouteHandler) -> None:
+def _only(connection: Connection, role: Role) -> None:
     user: User | None = connection.user
     if user is None:
         raise NotSignedIn()
-    if user.role != "patient":
-        raise WrongRole("Only a patient account can do this.", user.role)
+    if user.role != role:
+        raise WrongRole(f"Only a {role} account can do this.", user.role)
+
+
+def patients_only(connection: Connection, _: BaseRouteHandler) -> None:
+    _only(connection, "patient")
 
 
 def clinicians_only(connection: Connection, _: BaseRouteHandler) -> None:
-    user: User | None = connection.user
-    if user is None:
-        raise NotSignedIn()
-    if user.role != "clinician":
-        raise WrongRole("Only a clinician account can do this.", user.role)
+    _only(connection, "clinician")
 
 
 def provide_user(request: Request[Any, Any, Any]) -> User:

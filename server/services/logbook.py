@@ -29,7 +29,7 @@ from server.domain.logbook import (
 )
 from server.domain.safety import Safety, crisis_resources
 from server.domain.sync import ServerChange, content_version, decode_cursor, encode_cursor
-from server.errors import AppError, Conflict, InvalidField, NotFound, convert
+from server.errors import AppError, Conflict, InvalidField, NotFound, Problem, convert, problem_of
 from server.services import alerts
 from server.store import entries
 from server.store import reminders as reminder_store
@@ -189,10 +189,10 @@ class ChangeIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     data: Any = None  # the entry's content for an upsert; ignored for a delete
 
 
-class ChangeResult(msgspec.Struct, kw_only=True):
+class ChangeResult(msgspec.Struct, kw_only=True, omit_defaults=True):
     id: str | None  # as sent, so a client can match a change it could not even parse
     status: Literal["applied", "unchanged", "superseded", "rejected"]
-    error: AppError | None = None  # why it was rejected
+    problem: Problem | None = None  # why it was rejected
     safety: Safety | None = None  # a PHQ-9 with item 9 above 0: show crisis resources now
 
 
@@ -269,9 +269,9 @@ async def _apply(
             raise InvalidField(f"{at}.data.{exc.field}", exc.detail) from None
     except NotFound:
         error = AppError("No such entry.", status=404, field=f"{at}.id")
-        return ChangeResult(id=entry_id, status="rejected", error=error)
+        return ChangeResult(id=entry_id, status="rejected", problem=problem_of(error))
     except AppError as exc:
-        return ChangeResult(id=entry_id, status="rejected", error=exc)
+        return ChangeResult(id=entry_id, status="rejected", problem=problem_of(exc))
     safety = crisis_resources(clinic_phone) if kind.needs_safety(content) else None
     return ChangeResult(id=entry_id, status=written.outcome, safety=safety)
 

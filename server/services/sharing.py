@@ -13,7 +13,7 @@ from uuid import UUID
 
 import msgspec
 
-from server.db import Pool, transaction
+from server.db import Connection, Pool, transaction
 from server.domain.accounts import User
 from server.domain.sharing import CODE_LIFETIME, Share, code_hash, new_code, normalise_code
 from server.errors import AppError, NotFound
@@ -61,6 +61,21 @@ class AccessLog(msgspec.Struct):
     next: int | None  # pass as ?before= for the following (older) page
 
 
+async def _audit(
+    conn: Connection, actor: User, share: Share, action: audit.Action, address: str
+) -> None:
+    """Every step of sharing is in the patient's access log."""
+    detail = {"share_id": str(share.id)}
+    await audit.record(
+        conn,
+        actor=actor,
+        patient_id=share.patient_id,
+        action=action,
+        address=address,
+        detail=detail,
+    )
+
+
 async def create_share(
     pool: Pool, patient: User, address: str, hours: int = DEFAULT_HOURS
 ) -> tuple[Share, str]:
@@ -73,14 +88,7 @@ async def create_share(
             code_hash=code_hash(code),
             expires_at=utc_now() + timedelta(hours=hours),
         )
-        await audit.record(
-            conn,
-            actor=patient,
-            patient_id=patient.id,
-            action="share_create",
-            address=address,
-            detail={"share_id": str(share.id)},
-        )
+        await _audit(conn, patient, share, "share_create", address)
     return share, code
 
 
@@ -97,14 +105,7 @@ async def accept_share(pool: Pool, clinician: User, typed: str, address: str) ->
             conn, code_hash=code_hash(typed), clinician_id=clinician.id
         )
         if share is not None:
-            await audit.record(
-                conn,
-                actor=clinician,
-                patient_id=share.patient_id,
-                action="share_accept",
-                address=address,
-                detail={"share_id": str(share.id)},
-            )
+            await _audit(conn, clinician, share, "share_accept", address)
     if share is None:
         await throttle.failed(pool, keys)
         raise AppError(
@@ -123,14 +124,7 @@ async def revoke_share(pool: Pool, patient: User, share_id: UUID, address: str) 
         share = await share_store.revoke(conn, share_id=share_id, patient_id=patient.id)
         if share is None:
             raise NotFound("No such share.")
-        await audit.record(
-            conn,
-            actor=patient,
-            patient_id=patient.id,
-            action="share_revoke",
-            address=address,
-            detail={"share_id": str(share.id)},
-        )
+        await _audit(conn, patient, share, "share_revoke", address)
     return share
 
 
