@@ -47,8 +47,8 @@ class VapidKeys:
 
         An ECDSA signature costs about as much CPU as encrypting the payload, so the token for
         a push service (its origin is the `aud` claim) is reused for up to an hour. Each
-        signature gets a fresh claims dict (pitfall 1: py_vapid and pywebpush write into the
-        dict they are given).
+        signature gets a fresh claims dict: py_vapid and pywebpush write `aud` and `exp` into the
+        dict they are given.
         """
         parts = urlsplit(endpoint)
         audience = f"{parts.scheme}://{parts.netloc}"

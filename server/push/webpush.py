@@ -56,7 +56,8 @@ def encrypt(
     request (RFC 8292). Synchronous CPU work, about 0.3 ms: the dispatcher paces calls so that
     no event-loop turn does many. Raises WebPushException for an unusable subscription."""
     info = {"endpoint": device.endpoint, "keys": {"p256dh": device.p256dh, "auth": device.auth}}
-    encrypted = WebPusher(info).encode(payload, content_encoding="aes128gcm")  # bytes (pitfall 1)
+    # pywebpush's encode() takes bytes; a str payload is encoded differently by its versions.
+    encrypted = WebPusher(info).encode(payload, content_encoding="aes128gcm")
     return Message(
         device=device.id,
         endpoint=device.endpoint,

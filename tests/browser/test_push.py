@@ -1,4 +1,4 @@
-"""Notifications in Chromium (DESIGN pitfall 6): headless Chromium has no push service, so
+"""Notifications in Chromium: headless Chromium has no push service, so
 pushManager.subscribe() is stubbed with a subscription minted by the local test push service,
 and a push is delivered to the real service worker with ServiceWorker.deliverPushMessage."""
 
