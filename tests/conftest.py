@@ -23,10 +23,18 @@ from litestar import Litestar
 from server import db
 from server.app import create_app
 from server.config import Settings
+from server.services import passwords
 from tests.helpers.accounts import make_clinician, register
 from tests.helpers.client import Client
 from tests.helpers.database import server_url as find_server_url
 from tests.helpers.database import with_database
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing() -> None:
+    """Accounts made in the test process hash at the test cost, whatever a test before this
+    one configured (a command run in-process as `dev` or `production` sets the real cost)."""
+    passwords.configure("test")
 
 
 @pytest.fixture(scope="session")

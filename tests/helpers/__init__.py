@@ -5,6 +5,7 @@ Test modules import these from here, never from a conftest or from another test 
 import what they need from here too.
 
     accounts       PASSWORD, unique_email, register and make_clinician (in-process app)
+    app            running(): an app with its lifespan entered, for a fixture
     client         Client: httpx against the in-process app, sending the CSRF header
     database       the test PostgreSQL server, database URLs, stopping and starting pgserver
     live_server    LiveServer (`python -m server serve` in a subprocess) and signing in to it
