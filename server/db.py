@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
+import fcntl
 import hashlib
+import importlib.util
 import logging
+import subprocess
+import threading
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
-from uuid import UUID
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 import msgspec
 from asyncpg.pool import PoolConnectionProxy
 
-from server.config import Settings
+from server.config import ConfigError, Settings
 from server.errors import DB_UNAVAILABLE
 
 log = logging.getLogger(__name__)
@@ -47,14 +52,104 @@ class Migration(msgspec.Struct, frozen=True):
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
-def start_embedded(data_dir: Path) -> str:
-    """Start (or reuse) the embedded PostgreSQL in ``data_dir/pgdata`` and return its URL."""
-    import pgserver  # imported late: only dev without DATABASE_URL needs it
+# --- the embedded PostgreSQL (dev without DATABASE_URL) ----------------------------------------
+# pgserver's own clean-up (cleanup_mode="stop") never stopped it: it runs at interpreter exit,
+# which a SIGTERM'd `serve` never reaches (uvicorn re-raises the signal once it has shut down),
+# and it stops the server only when its list of users (pgdata/.handle_pids.json) is exactly this
+# process, while every process that died without its clean-up stays on that list for good.
+# Instead, every process using the embedded server holds a shared lock on a file beside it; the
+# kernel drops the lock of a process however it ends, and the one that can take the lock
+# exclusively when it lets go is the last user, and stops the server.
 
-    data_dir.mkdir(parents=True, exist_ok=True)
-    pgdata = str((data_dir / "pgdata").resolve())
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
-    return str(server.get_uri())
+EMBEDDED_MISSING = (
+    "DATABASE_URL is not set and the embedded PostgreSQL (the pgserver package) is not "
+    "installed. Set DATABASE_URL=postgresql://USER@HOST/DBNAME to use a PostgreSQL server, or "
+    "install the embedded one for development: pip install -e '.[embedded]' (make run does)."
+)
+
+
+class _Hold(msgspec.Struct):
+    lock: Any  # the open lock file
+    server: Any  # pgserver.PostgresServer
+    users: int = 0
+
+
+_holds: dict[Path, _Hold] = {}
+_holds_guard = threading.Lock()
+
+
+def require_database(settings: Settings) -> None:
+    """Refuse to start, saying what to do, with neither DATABASE_URL nor pgserver."""
+    if not settings.database_url and importlib.util.find_spec("pgserver") is None:
+        raise ConfigError(EMBEDDED_MISSING)
+
+
+def start_embedded(data_dir: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL in ``data_dir/pgdata`` and return its URL. It
+    runs until the last process using it lets go (``release_embedded``, or at exit)."""
+    try:
+        import pgserver  # imported late: only dev without DATABASE_URL needs it
+    except ImportError:
+        raise ConfigError(EMBEDDED_MISSING) from None
+    data_dir = data_dir.resolve()
+    with _holds_guard:
+        hold = _holds.get(data_dir)
+        if hold is None:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            lock = (data_dir / "pgdata.lock").open("a+b")
+            fcntl.flock(lock, fcntl.LOCK_SH)  # waits while a last user is stopping it
+            pgdata = str(data_dir / "pgdata")
+            try:
+                server = pgserver.get_server(pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
+            except BaseException:
+                lock.close()
+                raise
+            if not _holds:
+                atexit.register(_release_all)
+            hold = _holds[data_dir] = _Hold(lock=lock, server=server)
+        hold.users += 1
+        return str(hold.server.get_uri())
+
+
+def release_embedded(data_dir: Path) -> None:
+    """The other end of ``start_embedded``: the last user of the server stops it."""
+    with _holds_guard:
+        hold = _holds.get(data_dir.resolve())
+        if hold is None:
+            return
+        hold.users -= 1
+        if hold.users > 0:
+            return
+        del _holds[data_dir.resolve()]
+    _let_go(hold)
+
+
+def _release_all() -> None:
+    with _holds_guard:
+        holds = list(_holds.values())
+        _holds.clear()
+    for hold in holds:
+        _let_go(hold)
+
+
+def _let_go(hold: _Hold) -> None:
+    import pgserver
+
+    server = hold.server
+    server.cleanup()  # pgserver's bookkeeping only (cleanup_mode=None stops nothing) ...
+    type(server)._instances.pop(server.pgdata, None)  # ... and its cache of servers
+    try:
+        try:
+            fcntl.flock(hold.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # another Afterglow process still uses it
+        log.info("stopping the embedded PostgreSQL: no other process uses it")
+        stop = ["-w", "-m", "fast", "stop"]
+        pgserver.pg_ctl(stop, pgdata=server.pgdata, user=server.system_user)  # type: ignore[attr-defined]
+    except subprocess.CalledProcessError:
+        log.warning("the embedded PostgreSQL was not running")
+    finally:
+        hold.lock.close()
 
 
 async def database_url(settings: Settings) -> str:
@@ -63,28 +158,51 @@ async def database_url(settings: Settings) -> str:
     return await asyncio.to_thread(start_embedded, settings.data_dir)
 
 
+async def release_database(settings: Settings) -> None:
+    """The other end of ``database_url``: let go of the embedded PostgreSQL if it started one."""
+    if not settings.database_url:
+        await asyncio.to_thread(release_embedded, settings.data_dir)
+
+
 APP_ROLE = "afterglow_app"
-ALL_PATIENTS = "*"
 
 
-async def create_pool(
-    url: str, settings: Settings, *, app_role: bool = True, **kwargs: Any
-) -> Pool:
-    """The pool of an app process or worker. Its connections work as ``afterglow_app``, a role
-    bound by row-level security (migrations/0008): a query sees the rows of the patients its
-    request was granted, and nothing else, even if it forgets its own patient filter."""
+def app_database_url(settings: Settings, owner_url: str) -> str:
+    """The URL app requests log in with: ``AFTERGLOW_APP_DATABASE_URL``, or outside production
+    the owner's URL with the user swapped for ``afterglow_app`` (no password: local connections
+    to a developer's PostgreSQL and to the embedded one are trusted)."""
+    if settings.app_database_url:
+        return settings.app_database_url
+    if settings.env == "production":
+        raise ConfigError("AFTERGLOW_APP_DATABASE_URL must be set when AFTERGLOW_ENV=production")
+    return with_user(owner_url, APP_ROLE)
+
+
+def with_user(url: str, user: str) -> str:
+    """``url`` logging in as ``user`` (without the original password)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{quote(user, safe='')}@{host}"))
+
+
+async def create_pool(url: str, settings: Settings, **kwargs: Any) -> Pool:
+    """A pool of connections logged in as ``url`` says: ``afterglow_app`` for requests (bound by
+    row-level security, migrations/0009), the owner for the worker and operator commands."""
 
     async def init(conn: Connection) -> None:
         await conn.set_type_codec(
             "jsonb", encoder=_json_encode, decoder=msgspec.json.decode, schema="pg_catalog"
         )
-        if app_role:
-            await conn.execute(f"SET ROLE {APP_ROLE}")
+        # Behind PgBouncer (session mode) a new connection may get a server process another
+        # client used: it starts with no grant either. Before the migrations, nothing to clear.
+        with suppress(asyncpg.UndefinedFunctionError):
+            await conn.execute(_CLOSE_REQUEST)
 
     async def reset(conn: Connection) -> None:
-        # Instead of asyncpg's RESET ALL (which would also drop the role): forget the patients
-        # this connection was granted. asyncpg has already rolled back any open transaction.
-        await conn.execute(_CLEAR_GRANTS)
+        # The next request on this connection starts afresh: no grant, and no session state a
+        # statement may have left (row_security, search_path, ...). asyncpg has already rolled
+        # back any open transaction. One round trip.
+        await conn.execute(_RESET)
 
     pool: Pool = await asyncpg.create_pool(
         url,
@@ -106,31 +224,12 @@ def _json_encode(value: Any) -> str:
 # Waiting longer than this for a free connection answers 503 instead of hanging the request.
 ACQUIRE_TIMEOUT = 5.0
 
-# --- which patients a connection may see -----------------------------------------------------
-# The setting afterglow.patients (session level) lists the patients the current request was
-# granted; the access check (server/services/access.py) and the session lookup add to it, and
-# the pool's reset clears it. Work that is about every patient (the reminder worker, operator
-# commands) says so with ``see_all_patients``, inside its own transaction.
-
-_CLEAR_GRANTS = (
-    "SELECT set_config('afterglow.patients', '', false), "
-    "set_config('afterglow.clinician', '', false)"
-)
-
-
-async def grant(conn: Connection, *patient_ids: UUID) -> None:
-    """Let this connection see these patients' rows, for the rest of the request."""
-    await conn.execute(
-        """SELECT set_config('afterglow.patients',
-                  concat_ws(',', nullif(current_setting('afterglow.patients', true), ''),
-                            $1::text), false)""",
-        ",".join(str(p) for p in patient_ids),
-    )
-
-
-async def see_all_patients(conn: Connection) -> None:
-    """Every patient's rows, until the end of the current transaction (worker, operator)."""
-    await conn.execute("SELECT set_config('afterglow.patients', $1, true)", ALL_PATIENTS)
+# Which patients a request may see is decided in the database, not by anything a statement can
+# set: the session lookup (store/sessions.py) and sign-in write this backend's row of
+# request_grants through SECURITY DEFINER functions, and giving the connection back clears it,
+# after what asyncpg's own reset does.
+_CLOSE_REQUEST = "SELECT afterglow_close_request()"
+_RESET = f"SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL; {_CLOSE_REQUEST}"
 
 
 class _RequestConnection:

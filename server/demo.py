@@ -287,7 +287,6 @@ async def create_demo_clinic(
     logins = [DemoLogin("clinician", clinician.display_name, clinician.email)]
     for spec in PATIENTS:
         async with conn.transaction():
-            await db.see_all_patients(conn)  # an operator tool writing many patients' logs
             user = await user_store.create_user(
                 conn,
                 email=spec.email,
@@ -348,9 +347,9 @@ async def run(settings: Settings) -> int:
         await db.migrate(plain)
     finally:
         await plain.close()
-    # An operator command writing many patients' logs: it works as the migrating user, not as
-    # the row-level-security-bound application role.
-    pool = await db.create_pool(url, settings, app_role=False, min_size=1, max_size=1)
+    # An operator command writing many patients' logs: it works as the tables' owner (the
+    # migrating user), whose row-level security policy lets it see every patient.
+    pool = await db.create_pool(url, settings, min_size=1, max_size=1)
     try:
         async with pool.acquire() as conn:
             logins = await create_demo_clinic(

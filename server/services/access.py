@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from server.db import Connection, grant
+from server.db import Connection
 from server.domain.accounts import Access, User
 from server.errors import NotFound
 from server.store import audit
@@ -30,10 +30,10 @@ async def patient_access(conn: Connection, viewer: User, patient_id: UUID) -> Ac
     if viewer.role == "patient" and viewer.id == patient_id:
         return Access(patient_id=patient_id, viewer=viewer, as_="self")
     # Read on every request, never cached: a revoked share is refused on the very next one.
+    # Row-level security holds the same rule in the database (migrations/0009).
     if viewer.role == "clinician" and await share_store.has_active_share(
         conn, clinician_id=viewer.id, patient_id=patient_id
     ):
-        await grant(conn, patient_id)  # row-level security: this request may now read them
         return Access(patient_id=patient_id, viewer=viewer, as_="clinician")
     raise NotFound("No such patient.")
 

@@ -15,6 +15,8 @@ from server.domain.reminders import PushPayload
 from server.store import shares as share_store
 from server.store.reminders import enqueue_notification
 
+# A patient's request may queue this kind, with an occurrence naming them, for their clinicians
+# and nothing else (row-level security: migrations/0009, policy alert_clinicians).
 KIND = "patient_attention"
 STALE_AFTER = timedelta(hours=24)
 PAYLOAD = PushPayload(

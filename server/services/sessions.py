@@ -16,6 +16,7 @@ import msgspec
 from server.config import Settings
 from server.db import Pool, connection, transaction
 from server.domain.accounts import User
+from server.errors import AppError
 from server.store import sessions as session_store
 from server.timeutil import utc_now
 
@@ -42,23 +43,30 @@ def session_lifetimes(settings: Settings, role: str) -> tuple[timedelta, timedel
     )
 
 
-async def start_session(pool: Pool, settings: Settings, user: User) -> NewSession:
+async def start_session(
+    pool: Pool, settings: Settings, user: User, password_hash: str
+) -> NewSession:
+    """A session for ``user``, whose password the caller has just checked against
+    ``password_hash``; the rest of this request is theirs."""
     token = secrets.token_urlsafe(32)
     idle, absolute = session_lifetimes(settings, user.role)
     async with transaction(pool) as conn:
-        await session_store.create_session(
+        started = await session_store.create_session(
             conn,
             token_hash=token_hash(token),
             user_id=user.id,
+            password_hash=password_hash,
             idle_timeout=idle,
             expires_at=utc_now() + absolute,
         )
+    if not started:  # the password changed since it was checked
+        raise AppError("Email or password is incorrect.", status=401)
     return NewSession(token=token, max_age=int(absolute.total_seconds()))
 
 
 async def user_for_token(pool: Pool, token: str) -> User | None:
-    """The signed-in user of a live session (and the row-level-security grant that goes with
-    them, on this request's connection)."""
+    """The signed-in user of a live session; this request's connection may then see their rows
+    (row-level security), until it goes back to the pool."""
     async with connection(pool) as conn:
         return await session_store.user_for_session(conn, token_hash(token))
 

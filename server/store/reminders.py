@@ -280,12 +280,15 @@ async def enqueue_notification(
         raise ValueError("occurrence must be 1 to 200 characters")
     if stale_at <= due_at:
         raise ValueError("stale_at must be after due_at")
-    created = await conn.fetchval(
+    # A patient's request may queue an alert to their clinician but not read the clinician's
+    # outbox back (row-level security, migrations/0009): so no RETURNING, and no conflict
+    # target, which would need the new row readable too. (user_id, kind, occurrence) is the one
+    # key a new row can collide on (id is generated). The status tells whether it was new.
+    status: str = await conn.execute(
         """INSERT INTO push_outbox (user_id, kind, occurrence, due_at, stale_at, payload, urgency,
                                     next_attempt_at)
            VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $4)
-           ON CONFLICT (user_id, kind, occurrence) DO NOTHING
-           RETURNING id""",
+           ON CONFLICT DO NOTHING""",
         user_id,
         kind,
         occurrence,
@@ -294,4 +297,4 @@ async def enqueue_notification(
         msgspec.json.encode(payload).decode(),
         urgency,
     )
-    return created is not None
+    return status == "INSERT 0 1"

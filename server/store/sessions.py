@@ -11,55 +11,36 @@ import msgspec
 from server.db import Connection
 from server.domain.accounts import User
 
-# last_seen_at is refreshed at most this often, so reads do not each cost a write.
-TOUCH_EVERY = timedelta(seconds=60)
-
 
 async def create_session(
     conn: Connection,
     *,
     token_hash: bytes,
     user_id: UUID,
+    password_hash: str,
     idle_timeout: timedelta,
     expires_at: datetime,
-) -> None:
-    await conn.execute(
-        """INSERT INTO sessions (token_hash, user_id, idle_timeout, expires_at)
-           VALUES ($1, $2, $3, $4)""",
+) -> bool:
+    """Start a session for the account whose current password hash is ``password_hash`` (the
+    caller has just checked the password against it); the rest of this request is theirs.
+    False if the hash is not the account's current one (migrations/0009)."""
+    started: bool = await conn.fetchval(
+        "SELECT afterglow_start_session($1, $2, $3, $4, $5)",
         token_hash,
         user_id,
+        password_hash,
         idle_timeout,
         expires_at,
     )
+    return started
 
 
 async def user_for_session(conn: Connection, token_hash: bytes) -> User | None:
-    """The signed-in user, if the session is neither idle-expired nor past its absolute end."""
-    row: Any = await conn.fetchrow(
-        """SELECT u.id, u.email, u.role, u.display_name, u.timezone, u.clinic_phone,
-                  u.created_at, s.last_seen_at < now() - $2::interval AS stale,
-                  -- Row-level security: a patient's request may see their own rows; a
-                  -- clinician's, those of patients sharing with them (migration 0008).
-                  set_config('afterglow.patients',
-                             CASE WHEN u.role = 'patient' THEN u.id::text ELSE '' END,
-                             false) AS granted,
-                  set_config('afterglow.clinician',
-                             CASE WHEN u.role = 'clinician' THEN u.id::text ELSE '' END,
-                             false) AS clinician
-             FROM sessions s JOIN users u ON u.id = s.user_id
-            WHERE s.token_hash = $1
-              AND s.expires_at > now()
-              AND s.last_seen_at + s.idle_timeout > now()""",
-        token_hash,
-        TOUCH_EVERY,
-    )
-    if row is None:
-        return None
-    if row["stale"]:
-        await conn.execute(
-            "UPDATE sessions SET last_seen_at = now() WHERE token_hash = $1", token_hash
-        )
-    return msgspec.convert(dict(row), User)
+    """The signed-in user, if the session is neither idle-expired nor past its absolute end.
+    Row-level security then lets this request see that user's rows, and for a clinician their
+    patients' (migrations/0009); last_seen_at is refreshed at most once a minute."""
+    row: Any = await conn.fetchrow("SELECT * FROM afterglow_open_request($1)", token_hash)
+    return None if row is None else msgspec.convert(dict(row), User)
 
 
 async def delete_session(conn: Connection, token_hash: bytes) -> None:

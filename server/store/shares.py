@@ -57,16 +57,11 @@ async def create_share(
 async def accept_code(conn: Connection, *, code_hash: bytes, clinician_id: UUID) -> Share | None:
     """Bind an unused, unexpired, unrevoked code to the clinician; None when there is no such
     code. The UPDATE's WHERE is the single-use guarantee: two clinicians racing for one code
-    cannot both win."""
+    cannot both win. A pending share is nobody's the clinician may see yet: a SECURITY DEFINER
+    function finds it by the code alone (migrations/0009)."""
     try:
         share_id = await conn.fetchval(
-            """UPDATE shares SET clinician_id = $2, accepted_at = now()
-                WHERE code_hash = $1 AND accepted_at IS NULL AND revoked_at IS NULL
-                  AND expires_at > now()
-                  AND patient_id <> $2
-            RETURNING id""",
-            code_hash,
-            clinician_id,
+            "SELECT afterglow_accept_share($1, $2)", code_hash, clinician_id
         )
     except asyncpg.UniqueViolationError:
         raise Conflict("You already have access to this patient's summary.", field="code") from None

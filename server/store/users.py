@@ -28,25 +28,35 @@ async def create_user(
     display_name: str,
     timezone: str,
 ) -> User:
+    # A patient signs up before any request is theirs: through the one function that may add
+    # an account (a patient's) then. Clinicians are made by operators, as the tables' owner.
     try:
-        row = await conn.fetchrow(
-            f"""INSERT INTO users (email, role, password_hash, display_name, timezone)
-                VALUES ($1, $2, $3, $4, $5) RETURNING {_COLUMNS}""",
-            email,
-            role,
-            password_hash,
-            display_name,
-            timezone,
-        )
+        if role == "patient":
+            row = await conn.fetchrow(
+                "SELECT * FROM afterglow_sign_up($1, $2, $3, $4)",
+                email,
+                password_hash,
+                display_name,
+                timezone,
+            )
+        else:
+            row = await conn.fetchrow(
+                f"""INSERT INTO users (email, role, password_hash, display_name, timezone)
+                    VALUES ($1, $2, $3, $4, $5) RETURNING {_COLUMNS}""",
+                email,
+                role,
+                password_hash,
+                display_name,
+                timezone,
+            )
     except asyncpg.UniqueViolationError:
         raise Conflict("An account with this email already exists.", field="email") from None
     return user_from_row(row)
 
 
 async def credentials_by_email(conn: Connection, email: str) -> tuple[User, str] | None:
-    row = await conn.fetchrow(
-        f"SELECT {_COLUMNS}, password_hash FROM users WHERE lower(email) = lower($1)", email
-    )
+    """Sign-in, before any request is the account's: one account, found by its email."""
+    row = await conn.fetchrow("SELECT * FROM afterglow_credentials($1)", email)
     return None if row is None else (user_from_row(row), row["password_hash"])
 
 
