@@ -236,10 +236,11 @@ async def add_planner_patients(
 
 
 async def dispatch(options: Options, database_url: str, settings: Any) -> list[Figure]:
-    import aiohttp
+    import msgspec
 
     from server import db
     from server.push.dispatcher import Dispatcher
+    from server.push.outbound import push_session
     from server.push.vapid import load_vapid_keys
     from server.push.worker import freeze_startup_objects
 
@@ -270,9 +271,12 @@ async def dispatch(options: Options, database_url: str, settings: Any) -> list[F
         # As the worker does when it starts (server/push/worker.py): what is alive now (here
         # also this bench's own data) is kept out of the garbage collector's full passes.
         freeze_startup_objects()
+        # The worker's own session, which connects only to listed push services: this one.
+        listed = msgspec.structs.replace(
+            settings, push_services=(peer.base_url.removeprefix("http://"),)
+        )
         try:
-            connector = aiohttp.TCPConnector(limit=settings.push_concurrency)
-            async with aiohttp.ClientSession(connector=connector) as session:
+            async with push_session(listed) as session:
                 dispatcher = Dispatcher(
                     pool,
                     vapid,

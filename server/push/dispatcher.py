@@ -9,7 +9,9 @@ a row is only ever held by one dispatcher. Sending stops before the lease runs o
 Outcomes per device: 2xx delivered; 404/410 the subscription is deleted; 429, 5xx, timeouts and
 network errors are retried with exponential backoff (never sooner than Retry-After) until the
 reminder is stale, when it is marked expired instead of being sent late; 401/403 means our
-VAPID credentials are wrong: logged loudly, the subscription kept, no retry.
+VAPID credentials are wrong: logged loudly, the subscription kept, no retry. A redirect (3xx) is
+not followed, and an endpoint that is not an allowed push service is not connected to
+(server/push/outbound.py): both are logged and count as failed, without a retry.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import asyncpg
 import msgspec
 from pywebpush import WebPushException
 
-from server.db import Pool, see_all_patients, transaction
+from server.db import Pool, transaction
 from server.domain.devices import Device
 from server.errors import DB_UNAVAILABLE
 from server.push import webpush
@@ -178,7 +180,6 @@ class Dispatcher:
         token = uuid.uuid4()
         claimed_at = asyncio.get_running_loop().time()
         async with transaction(self.pool) as conn:
-            await see_all_patients(conn)  # the skip rules read every claimed patient's log
             rows = await push_store.claim_due(
                 conn, now, limit=self.batch_size, lease=self.lease, token=token
             )

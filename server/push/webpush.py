@@ -14,6 +14,7 @@ import msgspec
 from pywebpush import WebPusher
 
 from server.domain.devices import Device, Outcome
+from server.push.outbound import DestinationRefused
 from server.push.vapid import VapidKeys
 
 log = logging.getLogger("afterglow.push")
@@ -82,6 +83,9 @@ async def post(
     This is what pywebpush's ``webpush_async`` does after encrypting (one POST, a timeout,
     201/202 accepted, anything above a failure), taken apart so the dispatcher can pace the
     encryption on its own: ``webpush_async`` encrypts and posts in one call.
+
+    A redirect is a failure, never followed: it would lead the worker to wherever the answer
+    points, past the check of where it may connect (server/push/outbound.py).
     """
     try:
         async with asyncio.timeout(answer_within + 1):  # belt and braces over aiohttp's own timeout
@@ -90,6 +94,7 @@ async def post(
                 data=message.body,
                 headers=message.headers,
                 timeout=aiohttp.ClientTimeout(total=answer_within),
+                allow_redirects=False,
             ) as response:
                 status = response.status
                 retry_after = response.headers.get("Retry-After")
@@ -97,6 +102,9 @@ async def post(
                 await response.content.read(_ANSWER_MAX)
     except TimeoutError:
         return Result("timeout", detail=f"no answer within {answer_within:g} s")
+    except DestinationRefused as exc:
+        log.warning("push to device %s not sent: %s", message.device, exc)
+        return Result("rejected", detail=str(exc)[:200])
     except aiohttp.ClientError as exc:
         return Result("retry", detail=type(exc).__name__)
     except Exception as exc:  # a bug or a malformed answer must not stop the other sends
@@ -108,6 +116,9 @@ async def post(
 
 
 def _classify(status: int, retry_after: str | None, now: datetime) -> Result:
+    if 300 <= status < 400:
+        log.warning("push service answered a redirect (HTTP %s); not followed", status)
+        return Result("rejected", status=status, detail="redirect not followed")
     if status in (404, 410):
         return Result("gone", status=status)
     if status in (401, 403):

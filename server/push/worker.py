@@ -13,16 +13,19 @@ import signal
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-import aiohttp
 import asyncpg
 
 from server import db
 from server.config import Settings
 from server.errors import DB_UNAVAILABLE
+from server.push import mailer
 from server.push.dispatcher import Dispatcher
+from server.push.outbound import push_session
 from server.push.vapid import VapidKeys, load_vapid_keys
+from server.services import throttle
 from server.store import push as push_store
 from server.store import reminders as reminder_store
+from server.store import sessions as session_store
 from server.timeutil import utc_now
 
 log = logging.getLogger("afterglow.worker")
@@ -40,7 +43,6 @@ async def plan_pass(pool: db.Pool, now: datetime | None = None) -> int:
     total = 0
     while True:
         async with db.transaction(pool) as conn:
-            await db.see_all_patients(conn)  # planning is about every patient
             planned = await reminder_store.rolling_plan(conn, now, limit=PLAN_BATCH)
         total += planned
         if planned < PLAN_BATCH:
@@ -49,7 +51,10 @@ async def plan_pass(pool: db.Pool, now: datetime | None = None) -> int:
 
 async def prune_pass(pool: db.Pool, now: datetime | None = None) -> int:
     before = (now or utc_now()) - KEEP_HISTORY
-    total = 0
+    # Kept no longer than they serve: ended sessions, sign-in failures out of the window.
+    async with db.transaction(pool) as conn:
+        total = await session_store.delete_expired(conn)
+    total += await throttle.prune(pool)
     while True:
         async with db.transaction(pool) as conn:
             pruned = await push_store.prune(conn, before)
@@ -82,8 +87,7 @@ def freeze_startup_objects() -> None:
 async def run(pool: db.Pool, settings: Settings, vapid: VapidKeys) -> None:
     """Run until cancelled."""
     freeze_startup_objects()
-    connector = aiohttp.TCPConnector(limit=settings.push_concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    async with push_session(settings) as session:
         dispatcher = Dispatcher(
             pool,
             vapid,
@@ -97,6 +101,7 @@ async def run(pool: db.Pool, settings: Settings, vapid: VapidKeys) -> None:
             _every(PLAN_EVERY, "planner", lambda: plan_pass(pool)),
             _every(1.0, "dispatcher", dispatcher.run),
             _every(PRUNE_EVERY, "pruning", lambda: prune_pass(pool)),
+            mailer.run(pool, settings),
         )
 
 
@@ -110,6 +115,8 @@ async def run_standalone(settings: Settings) -> int:
             await db.migrate(conn)
         finally:
             await conn.close()
+    # Planning and sending are about every patient: the worker works as the tables' owner,
+    # whose row-level security policy sees every row (migrations/0009).
     pool = await db.create_pool(url, settings, max_size=min(settings.db_pool_size, 4))
     task = asyncio.create_task(run(pool, settings, vapid))
     loop = asyncio.get_running_loop()

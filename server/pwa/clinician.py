@@ -58,6 +58,14 @@ ENDED_LABELS = {
     "not_enough_data": "fewer than 3 check-ins in the week before",
 }
 BUCKET_LABELS = {"0": "Day 0", "1": "Day 1", "2": "Day 2", "3+": "Day 3+", "none": "Before"}
+FAILURE_LABELS = {
+    "gone": "the device was unsubscribed",
+    "retry": "the push service was busy or out of reach",
+    "timeout": "the push service did not answer in time",
+    "vapid_rejected": "the push service refused the clinic's credentials",
+    "rejected": "it was refused",  # by the push service, or by us: not an allowed push service
+    "error": "it could not be sent",
+}
 
 
 def _when(moment: datetime | None, zone: ZoneInfo) -> str:
@@ -184,6 +192,7 @@ def _summary_context(viewer: User, page: SummaryPage, preset: Preset) -> dict[st
         "reach": reach,
         "last_delivery": _when(reach.last_delivery_at, viewer.zone),
         "last_failure": _when(reach.last_failure_at, viewer.zone),
+        "last_failure_outcome": FAILURE_LABELS.get(reach.last_failure_outcome or "", ""),
         "generated": _when(now, viewer.zone),
         "export_from": summary.first.isoformat(),
         "export_to": summary.last.isoformat(),

@@ -3,27 +3,52 @@ the same transaction (a patient with no device gets none planned)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from server.config import Settings
 from server.db import Pool, transaction
-from server.domain.devices import check_auth, check_endpoint, check_p256dh
+from server.domain.accounts import User
+from server.domain.devices import PushServices, check_auth, check_endpoint, check_p256dh
+from server.errors import Conflict
+from server.store import audit
 from server.store import push as push_store
 from server.store import reminders as reminder_store
 from server.store.push import Subscription
 
 
+def push_services(settings: Settings) -> PushServices:
+    """Where push endpoints may point (AFTERGLOW_PUSH_SERVICES)."""
+    return PushServices(settings.push_services, production=settings.env == "production")
+
+
 async def subscribe(
-    pool: Pool, settings: Settings, user_id: UUID, endpoint: str, p256dh: str, auth: str
+    pool: Pool, settings: Settings, user: User, endpoint: str, p256dh: str, auth: str, address: str
 ) -> tuple[Subscription, bool]:
-    """Add this device (True), or refresh it (False)."""
-    endpoint = check_endpoint(endpoint, production=settings.env == "production")
+    """Add this device (True), or refresh it (False). A new device is in the user's trail (a
+    patient's access log): reminders go wherever it is."""
+    endpoint = check_endpoint(endpoint, push_services(settings))
     p256dh = check_p256dh(p256dh)
     auth = check_auth(auth)
     async with transaction(pool) as conn:
-        saved, created = await push_store.save_subscription(conn, user_id, endpoint, p256dh, auth)
-        await reminder_store.replan_patient(conn, user_id)
-    return saved, created
+        saved = await push_store.save_subscription(conn, user.id, endpoint, p256dh, auth)
+        if saved is None:
+            raise Conflict(
+                "This device is registered to another account.",
+                field="endpoint",
+            )
+        await reminder_store.replan_patient(conn, user.id)
+        if saved[1]:
+            await audit.record(
+                conn,
+                actor=user,
+                patient_id=user.id if user.role == "patient" else None,
+                action="device_add",
+                address=address,
+                # Which push service (Apple's, Google's, Mozilla's), not the device's address.
+                detail={"push_service": urlsplit(saved[0].endpoint).hostname},
+            )
+    return saved
 
 
 async def unsubscribe(pool: Pool, user_id: UUID, endpoint: str) -> None:

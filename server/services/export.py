@@ -9,6 +9,7 @@ from typing import Any
 
 from server.db import Connection, Pool, transaction
 from server.domain.accounts import Access, User
+from server.domain.devices import DeviceReach, reach_of
 from server.domain.logbook import KINDS, LogKind
 from server.services.access import own_access
 from server.store import audit as audit_store
@@ -28,15 +29,23 @@ def _log(kind: LogKind) -> Section:
     return lambda conn, access: entries.in_range(conn, kind, access, None, None)
 
 
+async def _devices(conn: Connection, access: Access) -> list[DeviceReach]:
+    # Delivered or not, never a push service's status code: whoever subscribes chooses the
+    # endpoint, so what it answers must not come back to them through the export.
+    return [reach_of(d) for d in await push_store.device_status(conn, access.patient_id)]
+
+
 SECTIONS: dict[str, Section] = {
     "shares": share_store.shares_for_export,
     "access_log": audit_store.trail_for_export,
     "reminders": lambda conn, access: reminder_store.prefs_of(conn, access.patient_id),
-    "devices": lambda conn, access: push_store.device_status(conn, access.patient_id),
+    "devices": _devices,
 }
 
 
-async def export_of(pool: Pool, patient: User) -> dict[str, Any]:
+async def export_of(pool: Pool, patient: User, address: str) -> dict[str, Any]:
+    """The document, and a line in the patient's access log: a download of everything is worth
+    knowing about if it was not them."""
     access = own_access(patient)
     document: dict[str, Any] = {"format": FORMAT, "exported_at": utc_now(), "account": patient}
     sections = {kind.path: _log(kind) for kind in KINDS.values()} | SECTIONS
@@ -45,4 +54,8 @@ async def export_of(pool: Pool, patient: User) -> dict[str, Any]:
         await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         for name, section in sections.items():
             document[name] = await section(conn, access)
+    async with transaction(pool) as conn:
+        await audit_store.record(
+            conn, actor=patient, patient_id=patient.id, action="data_export", address=address
+        )
     return document

@@ -79,21 +79,22 @@ class Attempt(msgspec.Struct, frozen=True, kw_only=True):
 
 async def save_subscription(
     conn: Connection, user_id: UUID, endpoint: str, p256dh: str, auth: str
-) -> tuple[Subscription, bool]:
+) -> tuple[Subscription, bool] | None:
     """Store a device; True if it is new. An endpoint is one browser profile: if another account
-    had it, it moves to this one (whoever signed in last on the device gets its pushes)."""
+    has it, it moves to this one only when the same keys come with it (the same browser, now
+    signed in as someone else); None if they do not, and nothing changes. An endpoint alone is
+    no proof of holding the device: it travels in logs and in the push service's answers."""
+    # The endpoint's row may be another account's, out of this request's sight: a SECURITY
+    # DEFINER function makes exactly this upsert (migrations/0009).
     row = await conn.fetchrow(
-        """INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (endpoint) DO UPDATE SET
-               user_id = EXCLUDED.user_id, p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth,
-               failures_in_row = 0
-           RETURNING id, user_id, endpoint, created_at, (xmax = 0) AS created""",
+        "SELECT * FROM afterglow_save_device($1, $2, $3, $4)",
         user_id,
         endpoint,
         p256dh,
         auth,
     )
-    assert row is not None
+    if row is None:
+        return None
     await conn.execute(
         """DELETE FROM push_subscriptions WHERE id IN (
                SELECT id FROM push_subscriptions WHERE user_id = $1
@@ -132,8 +133,7 @@ async def devices_of(conn: Connection, user_ids: list[UUID]) -> dict[UUID, list[
 
 async def device_status(conn: Connection, user_id: UUID) -> list[DeviceStatus]:
     rows = await conn.fetch(
-        """SELECT id, created_at, last_success_at, last_failure_at, last_failure_status,
-                  failures_in_row
+        """SELECT id, created_at, last_success_at, last_failure_at, failures_in_row
            FROM push_subscriptions WHERE user_id = $1 ORDER BY created_at""",
         user_id,
     )

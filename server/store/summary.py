@@ -16,7 +16,7 @@ import msgspec
 
 from server.db import Connection
 from server.domain.accounts import Access, User
-from server.domain.devices import DeviceStatus
+from server.domain.devices import DeviceStatus, Outcome
 from server.domain.logbook import ASSESSMENTS, INFUSIONS
 from server.domain.records import Assessment, Infusion, SideEffect
 from server.domain.summary import PatientOverview, overview
@@ -75,7 +75,8 @@ class ReminderReach(msgspec.Struct, frozen=True, kw_only=True):
     last_delivery_at: datetime | None
     recent_failures: int  # failed attempts in the last 14 days
     last_failure_at: datetime | None
-    last_failure_status: int | None
+    # What became of it, as a word: a push service's status code is for the operator's log.
+    last_failure_outcome: Outcome | None
     daily_reminder: bool | None  # None: the patient never set reminder preferences
 
 
@@ -89,7 +90,7 @@ async def reminder_reach(
                WHERE user_id = $1 AND outcome = 'delivered') AS delivered,
              (SELECT count(*) FROM push_attempts
                WHERE user_id = $1 AND outcome <> 'delivered' AND attempted_at > $2) AS failures,
-             (SELECT row(attempted_at, status_code) FROM push_attempts
+             (SELECT row(attempted_at, outcome) FROM push_attempts
                WHERE user_id = $1 AND outcome <> 'delivered'
                ORDER BY attempted_at DESC LIMIT 1) AS last_failure,
              (SELECT daily_checkin_time IS NOT NULL FROM reminder_prefs
@@ -107,7 +108,7 @@ async def reminder_reach(
         last_delivery_at=max(successes) if successes else None,
         recent_failures=row["failures"],
         last_failure_at=None if failure is None else failure[0],
-        last_failure_status=None if failure is None else failure[1],
+        last_failure_outcome=None if failure is None else failure[1],
         daily_reminder=row["daily"],
     )
 

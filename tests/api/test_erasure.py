@@ -76,7 +76,7 @@ async def test_delete_me_erases_every_row(patient: Any, clinician: Any, pool: db
     subscription = await patient.post(
         "/api/v1/push/subscriptions",
         json={
-            "endpoint": "https://push.example.org/send/erasure-test",
+            "endpoint": "https://updates.push.services.mozilla.com/wpush/v2/erasure-test",
             "keys": {
                 "p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u"
                 "-Ts1XbjhazAkj7I99e8QcYP7DkM",

@@ -337,7 +337,7 @@ async def test_the_page_says_whether_reminders_reach_the_patient(
     response = await patient.post(
         "/api/v1/push/subscriptions",
         json={
-            "endpoint": f"https://push.example.org/send/{uuid.uuid4()}",
+            "endpoint": f"https://updates.push.services.mozilla.com/wpush/v2/{uuid.uuid4()}",
             "keys": {
                 "p256dh": base64.urlsafe_b64encode(raw).decode().rstrip("="),
                 "auth": base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("="),

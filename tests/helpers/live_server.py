@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.helpers.push_service import push_services
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -49,6 +51,7 @@ class LiveServer:
             "AFTERGLOW_WORKER": "1" if worker else "0",
             "AFTERGLOW_PUBLIC_URL": self.url,
             "AFTERGLOW_CLINIC_PHONE": "+1 555 0100",
+            "AFTERGLOW_PUSH_SERVICES": push_services(),  # the local push service's port
             **(env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None

@@ -49,7 +49,10 @@ class People:
     async def device(self, user_id: uuid.UUID, service: PushService, **kw: Any) -> Subscription:
         sub = service.subscribe(**kw)
         async with db.transaction(self.pool) as conn:
-            await push_store.save_subscription(conn, user_id, sub.endpoint, sub.p256dh, sub.auth)
+            saved = await push_store.save_subscription(
+                conn, user_id, sub.endpoint, sub.p256dh, sub.auth
+            )
+        assert saved is not None
         return sub
 
     async def cleanup(self) -> None:

@@ -12,6 +12,7 @@ Inside the test's event loop (the dispatcher runs in the same loop)::
         sub.as_json()                      # {"endpoint": ..., "keys": {"p256dh": ..., "auth": ...}}
         service.script(sub, 429, 201, retry_after=120)  # the next answers for this device
         service.answer(sub, 410)           # the answer from then on (default 201)
+        service.redirect(sub, url)         # 307 to url from then on
         service.stall(sub)                 # hold requests unanswered until service.release()
         ... send pushes ...
         service.deliveries                 # every accepted push, decrypted (Delivery)
@@ -21,6 +22,11 @@ Inside the test's event loop (the dispatcher runs in the same loop)::
 From synchronous code, or another event loop (browser tests, benchmarks)::
 
     with PushService.in_thread() as service: ...
+
+The worker sends only to the push services AFTERGLOW_PUSH_SERVICES lists, so a test process's
+push service always listens on one port, ``local_port()``, and its settings and live servers
+list ``push_services()`` (that port on 127.0.0.1, and the public push services). Only one runs
+at a time in a process; ``PushService(port=0)`` takes any free port instead.
 
 Options: ``PushService(verify_vapid=False, decrypt=False)`` skip the checks (a benchmark
 measuring the sender alone); ``subscribe(application_server_key=...)`` binds a subscription to
@@ -34,8 +40,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
 import secrets
+import socket
 import threading
 import time
 from collections import deque
@@ -49,6 +57,29 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
+
+from server.config import Settings
+
+
+@functools.cache
+def _reservation() -> socket.socket:
+    # Bound, never listening, kept open: no other bind takes the port between two tests,
+    # while the push service (binding with SO_REUSEADDR too) can listen on it.
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def local_port() -> int:
+    """The port this process's local push service listens on, the same for the whole run."""
+    port: int = _reservation().getsockname()[1]
+    return port
+
+
+def push_services() -> str:
+    """AFTERGLOW_PUSH_SERVICES for tests: the local push service, and the public ones."""
+    return ",".join((f"127.0.0.1:{local_port()}", *Settings().push_services))
 
 
 def b64url(raw: bytes) -> str:
@@ -69,6 +100,7 @@ class Subscription:
     default_status: int = 201
     scripted: deque[tuple[int, int | None]] = field(default_factory=deque)
     stalled: bool = False
+    redirect_to: str | None = None  # the Location of a 3xx answer
 
     @property
     def p256dh(self) -> str:
@@ -119,7 +151,10 @@ class Request:
 
 
 class PushService:
-    def __init__(self, *, verify_vapid: bool = True, decrypt: bool = True) -> None:
+    def __init__(
+        self, *, verify_vapid: bool = True, decrypt: bool = True, port: int | None = None
+    ) -> None:
+        self.port = local_port() if port is None else port
         self.verify_vapid = verify_vapid
         self.decrypt = decrypt
         self.subscriptions: dict[str, Subscription] = {}
@@ -138,7 +173,7 @@ class PushService:
         app.router.add_post("/push/{token}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         port = self._runner.addresses[0][1]
         self.base_url = f"http://127.0.0.1:{port}"
@@ -213,6 +248,10 @@ class PushService:
         for status in statuses:
             sub.scripted.append((status, retry_after if status in (429, 503) else None))
 
+    def redirect(self, sub: Subscription, location: str, status: int = 307) -> None:
+        """Answer every later request for ``sub`` with a redirect to ``location``."""
+        sub.default_status, sub.redirect_to = status, location
+
     def forget(self, sub: Subscription) -> None:
         """The user unsubscribed on the device: 410 Gone from now on."""
         sub.default_status = 410
@@ -251,6 +290,9 @@ class PushService:
                 self.stalled_requests -= 1
             return self._answer(sub, 503, "stalled", retry_after=1)
         status, retry_after = sub.scripted.popleft() if sub.scripted else (sub.default_status, None)
+        if 300 <= status < 400 and sub.redirect_to:
+            self.requests.append(Request(sub, status, "redirect"))
+            return web.Response(status=status, headers={"Location": sub.redirect_to})
         if status != 201:
             return self._answer(sub, status, "scripted", retry_after=retry_after)
         claims: dict[str, Any] = {}

@@ -16,7 +16,9 @@ import pytest
 from litestar import Litestar
 
 from server import db
+from server.config import Settings
 from server.push.dispatcher import Dispatcher
+from server.push.outbound import push_session
 from server.push.vapid import VapidKeys
 from tests.helpers.push import Clock, People
 from tests.helpers.push_service import PushService
@@ -35,8 +37,9 @@ def vapid(app: Litestar) -> VapidKeys:
 
 
 @pytest.fixture
-async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
+async def http_session(settings: Settings) -> AsyncIterator[aiohttp.ClientSession]:
+    """The worker's own session: it connects only to the push services the settings list."""
+    async with push_session(settings) as session:
         yield session
 
 
