@@ -42,8 +42,10 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     port = args.port or settings.port
     app = create_app(settings)
     print(f"Afterglow is starting on http://{host}:{port}", flush=True)
+    # X-Forwarded-For is the app's to read (AFTERGLOW_FORWARDED_ALLOW_IPS), not uvicorn's: its
+    # own reading trusts 127.0.0.1 and takes any text as the client's address.
     uvicorn.run(
-        app, host=host, port=port, log_level="warning", proxy_headers=True, server_header=False
+        app, host=host, port=port, log_level="warning", proxy_headers=False, server_header=False
     )
     return 0
 

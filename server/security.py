@@ -1,11 +1,14 @@
-"""The HTTP side of security: the session cookie, who is signed in (a middleware), CSRF, security
-headers and the request id. Passwords, sessions and throttling themselves are services."""
+"""The HTTP side of security: the session cookie, who is asking (the peer, or the client a listed
+proxy forwarded) and who is signed in (middlewares), CSRF, security headers, the request id and
+the access log. Passwords, sessions and throttling themselves are services."""
 
 from __future__ import annotations
 
 import logging
 import time
 import uuid
+from collections.abc import Callable
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Any
 
 from litestar import Request
@@ -22,6 +25,9 @@ log = logging.getLogger("afterglow.access")
 
 SESSION_COOKIE = "afterglow_session"
 CSRF_COOKIE = "csrftoken"
+# Over HTTPS: a cookie only this host can set (Secure, Path=/, no Domain), so a sibling subdomain
+# cannot plant a token of its choosing for the double-submit check. static/js reads either name.
+HOST_CSRF_COOKIE = "__Host-csrftoken"
 CSRF_HEADER = "x-csrf-token"
 
 # --- the session cookie and the signed-in user -------------------------------------------------
@@ -45,10 +51,6 @@ def session_token(request: Request[Any, Any, Any]) -> str | None:
     return token if token else None
 
 
-def client_address(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 # Paths that never need to know who asks: no session lookup, ``request.user`` is None.
 _ANONYMOUS_PREFIXES = ("/static/", "/sw.js", "/manifest.webmanifest", "/healthz", "/readyz")
 
@@ -69,17 +71,81 @@ def authentication_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
+# --- who is asking ----------------------------------------------------------------------------
+
+IPAddress = IPv4Address | IPv6Address
+Network = IPv4Network | IPv6Network
+
+
+def _address(text: str) -> IPAddress | None:
+    try:
+        found = ip_address(text.strip())
+    except ValueError:
+        return None
+    mapped = found.ipv4_mapped if isinstance(found, IPv6Address) else None
+    return mapped or found
+
+
+def forwarded_client(peer: str, forwarded_for: str, proxies: tuple[Network, ...]) -> str:
+    """The client's address, given the peer and its X-Forwarded-For. Each proxy appends the
+    address it was reached from, so the header is read from the right, believing each hop a
+    listed proxy added, up to the first that is not a proxy's own. Anything before it is the
+    client's own claim; a hop that is not an IP address ends the walk at the last one known."""
+    address = peer
+    for hop in reversed(forwarded_for.split(",")):
+        current = _address(address)
+        if current is None or not any(current in network for network in proxies):
+            break
+        forwarded = _address(hop)
+        if forwarded is None:
+            break
+        address = str(forwarded)
+    return address
+
+
+def forwarded_for_middleware(settings: Settings) -> Callable[[ASGIApp], ASGIApp]:
+    """Makes ``request.client`` the forwarded client when a proxy listed in
+    AFTERGLOW_FORWARDED_ALLOW_IPS asks; with none listed (the default) X-Forwarded-For is never
+    read."""
+    proxies = tuple(ip_network(network) for network in settings.forwarded_allow_ips)
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        if not proxies:
+            return app
+
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            peer = scope.get("client")
+            if scope["type"] == ScopeType.HTTP and peer:
+                hops = [v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for"]
+                if hops:
+                    client = forwarded_client(peer[0], ",".join(hops), proxies)
+                    if client != peer[0]:
+                        scope["client"] = (client, 0)
+            await app(scope, receive, send)
+
+        return middleware
+
+    return wrap
+
+
 # --- CSRF and headers ------------------------------------------------------------------------
 
 
+def csrf_cookie_name(settings: Settings) -> str:
+    return HOST_CSRF_COOKIE if settings.https else CSRF_COOKIE
+
+
 def csrf_config(settings: Settings) -> CSRFConfig:
-    """Signed double-submit token: cookie `csrftoken`, header `X-CSRF-Token`, form `_csrf_token`."""
+    """Signed double-submit token: cookie `csrftoken` (`__Host-csrftoken` over HTTPS), header
+    `X-CSRF-Token`, form `_csrf_token`."""
     return CSRFConfig(
         secret=settings.secret_key,
-        cookie_name=CSRF_COOKIE,
+        cookie_name=csrf_cookie_name(settings),
         header_name=CSRF_HEADER,
         cookie_secure=settings.secure_cookies,
         cookie_samesite="lax",
+        cookie_path="/",
+        cookie_domain=None,
     )
 
 
@@ -122,10 +188,32 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
+def loggable(value: object) -> str:
+    """``value`` as printable text on one line, for a log line: anything not printable (control
+    characters, line and paragraph separators, bidi overrides) and the backslash are escaped,
+    so what a request sends can neither start a log line of its own nor hide in one."""
+    text = str(value)
+    if text.isprintable() and "\\" not in text:
+        return text
+    return "".join(_escaped(char) for char in text)
+
+
+def _escaped(char: str) -> str:
+    if char == "\\":
+        return "\\\\"
+    if char.isprintable():
+        return char
+    code = ord(char)
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
 def security_headers(settings: Settings) -> Any:
     """A before-send hook, so even responses to errors raised outside a route get them: security
     headers, the request id, no-store unless a route chose caching, and one access-log line
-    (method, path, status, time; never a body, a query string or a cookie)."""
+    (method, path, status, time; never a body, a query string or a cookie), each value
+    ``loggable``."""
     fixed: list[tuple[bytes, bytes]] = [
         (b"content-security-policy", CSP.encode()),
         (b"x-content-type-options", b"nosniff"),
@@ -151,8 +239,8 @@ def security_headers(settings: Settings) -> Any:
         message["headers"] = headers
         log.info(
             "%s %s %s %.1fms req=%s",
-            scope.get("method"),
-            scope.get("path"),
+            loggable(scope.get("method")),
+            loggable(scope.get("path")),
             message["status"],
             (time.perf_counter() - state["started"]) * 1000,
             state["request_id"],

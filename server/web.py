@@ -1,5 +1,6 @@
 """What every HTTP handler shares, JSON API and pages alike: the injected dependencies, the base
-of request bodies, and the guards that say who may call a route.
+of request bodies (and the check that a JSON body is sent as JSON), and the guards that say who
+may call a route.
 
 Handlers never check roles themselves: a router or controller lists its guard, and a handler
 reads the ``user`` it is given (``request.user``, set by ``security.authentication_middleware``).
@@ -13,12 +14,13 @@ import msgspec
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import JSONBody
 
 from server.config import Settings
 from server.domain.accounts import Role, User
-from server.errors import Forbidden, NotSignedIn
+from server.errors import AppError, Forbidden, NotSignedIn
 from server.services import Pool
 
 # Handler parameters named `pool`, `settings` and `user` are injected by name (see app.py).
@@ -31,6 +33,26 @@ __all__ = ["AppSettings", "CurrentUser", "DbPool", "Input", "JSONBody"]
 
 class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Base of every request body: unknown fields are rejected, not ignored."""
+
+
+def json_bodies_only(request: Request[Any, Any, Any]) -> None:
+    """A ``before_request`` hook: a handler that reads a JSON body is sent nothing but
+    ``application/json``. Litestar would parse any body as JSON whatever its type, so a
+    cross-site form (``text/plain``, url-encoded, multipart) could pass for an API call. Form
+    posts to the pages declare a form body and are not affected; a request without a body (a
+    body may be optional) has no type to check."""
+    data = request.route_handler.parsed_fn_signature.parameters.get("data")
+    if data is None:
+        return
+    encoding = getattr(data.kwarg_definition, "media_type", RequestEncodingType.JSON)
+    sends_body = request.headers.get("content-length", "0") != "0" or (
+        "transfer-encoding" in request.headers
+    )
+    sent_as = request.content_type[0]
+    if encoding == RequestEncodingType.JSON and sends_body and sent_as != RequestEncodingType.JSON:
+        raise AppError(
+            "Send the body as JSON, with Content-Type: application/json.", field="body", status=415
+        )
 
 
 class WrongRole(Forbidden):

@@ -71,8 +71,11 @@ async function fromCacheFirst(request) {
 // --- background sync -----------------------------------------------------------------------------
 async function csrfToken() {
   if (self.cookieStore) {
-    const cookie = await self.cookieStore.get("csrftoken");
-    if (cookie) return cookie.value;
+    // `__Host-csrftoken` over HTTPS, `csrftoken` over plain http (server/security.py).
+    for (const name of ["__Host-csrftoken", "csrftoken"]) {
+      const cookie = await self.cookieStore.get(name);
+      if (cookie) return cookie.value;
+    }
   }
   return "";
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Request, Response, Router
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -17,6 +18,7 @@ from litestar.template.config import TemplateConfig
 from server.errors import NotSignedIn
 from server.pwa.clinician import CLINICIAN_PAGES
 from server.pwa.pages import PAGES
+from server.pwa.recovery import RECOVERY_PAGES
 from server.pwa.sharing import SHARING_PAGES
 from server.pwa.shell import SHELL_ROUTES
 from server.web import WrongRole
@@ -32,7 +34,9 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
 
 
 def _sign_in(request: Request[Any, Any, Any], _: NotSignedIn) -> Response[Any]:
-    return Redirect(f"/login?next={request.url.path}")
+    # The page asked for, encoded as one value; static/js/auth.js goes back only to a page of
+    # this origin, whatever `next` a link to /login carries.
+    return Redirect("/login?" + urlencode({"next": request.url.path}, safe="/"))
 
 
 def _home(_: Request[Any, Any, Any], error: WrongRole) -> Response[Any]:
@@ -42,7 +46,7 @@ def _home(_: Request[Any, Any, Any], error: WrongRole) -> Response[Any]:
 def pwa_router() -> Router:
     return Router(
         path="/",
-        route_handlers=[*PAGES, *SHELL_ROUTES, *CLINICIAN_PAGES, *SHARING_PAGES],
+        route_handlers=[*PAGES, *RECOVERY_PAGES, *SHELL_ROUTES, *CLINICIAN_PAGES, *SHARING_PAGES],
         exception_handlers={NotSignedIn: _sign_in, WrongRole: _home},
         include_in_schema=False,
     )

@@ -5,9 +5,14 @@ export const store = self.Afterglow;
 // the account is checked with the server. Not /crisis or /offline, which need no account.
 const PATIENT_PAGES = [/* PATIENT_SHELL_PAGES */];
 
+// Over HTTPS the server names its CSRF cookie `__Host-csrftoken` (only this host can set it);
+// over plain http, `csrftoken`.
 export function csrfCookie() {
-  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return match ? decodeURIComponent(match[1]) : null;
+  for (const name of ["__Host-csrftoken", "csrftoken"]) {
+    const match = document.cookie.match(new RegExp(`(?:^|;\\s*)${name}=([^;]+)`));
+    if (match) return decodeURIComponent(match[1]);
+  }
+  return null;
 }
 
 export async function csrfToken() {

@@ -6,10 +6,20 @@ const signup = document.getElementById("signup-form");
 const form = login || signup;
 const errorBox = document.getElementById("form-error");
 
+// Where to go after signing in: a page of this app, never another site. `next` is resolved the
+// way the browser will resolve it, so `/\evil.example` or `/<tab>/evil.example` (which browsers
+// read as `//evil.example`) show up as the other origin they are.
 function nextPage(fallback) {
   const next = new URLSearchParams(location.search).get("next");
-  // Only paths inside this app; never another site.
-  return next && next.startsWith("/") && !next.startsWith("//") ? next : fallback;
+  if (!next || !next.startsWith("/")) return fallback;
+  let url;
+  try {
+    url = new URL(next, location.origin);
+  } catch {
+    return fallback;
+  }
+  if (url.origin !== location.origin || url.pathname.startsWith("/api/")) return fallback;
+  return url.pathname + url.search + url.hash;
 }
 
 function showError(text) {
@@ -19,13 +29,18 @@ function showError(text) {
 }
 
 if (signup) signup.elements.timezone.value = deviceZone();
-if (new URLSearchParams(location.search).get("deleted")) {
+function notice(text) {
   const note = document.createElement("p");
   note.className = "notice";
   note.setAttribute("role", "status");
-  note.textContent = "Your account and all its data have been erased.";
+  note.textContent = text;
   form.before(note);
+  return note;
 }
+
+const said = new URLSearchParams(location.search);
+if (said.get("deleted")) notice("Your account and all its data have been erased.");
+if (said.get("reset")) notice("Your password is changed. Sign in with the new one.");
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -42,6 +57,12 @@ form.addEventListener("submit", async (event) => {
       : await api("POST", "/api/v1/auth/login", { email: fields.email.trim(), password: fields.password });
     if (!result.ok) {
       showError(problemText(result, "Could not sign in."));
+      return;
+    }
+    if (result.status === 202) {
+      // Email verification is on: the account is finished from the link in the email.
+      form.hidden = true;
+      notice(result.data.detail);
       return;
     }
     const me = result.data;

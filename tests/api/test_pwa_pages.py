@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from server.pwa.shell import SHELL_PAGES
 
@@ -21,6 +22,16 @@ async def test_signed_out_navigation_goes_to_sign_in(client_factory: Any) -> Non
         assert response.headers["location"].startswith("/login?next=")
     for path in ("/login", "/signup", "/crisis", "/offline"):
         assert (await client.get(path, headers=NAVIGATE)).status_code == 200, path
+
+
+async def test_the_page_to_return_to_is_one_encoded_value(client_factory: Any) -> None:
+    """A crafted link cannot add a `next` of its own to the sign-in redirect."""
+    client = client_factory()
+    response = await client.get("/assess/x%26next=%5C%5Cevil.example", headers=NAVIGATE)
+    assert response.status_code in (302, 303)
+    location = urlsplit(response.headers["location"])
+    assert location.path == "/login"
+    assert parse_qs(location.query) == {"next": ["/assess/x&next=\\\\evil.example"]}
 
 
 async def test_shell_pages_are_the_same_for_everyone(client_factory: Any, patient: Any) -> None:

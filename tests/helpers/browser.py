@@ -63,7 +63,9 @@ async def sign_up(context: BrowserContext, *, name: str = "Sam") -> dict[str, An
 
 
 async def csrf(context: BrowserContext) -> str:
-    token: str = next(c["value"] for c in await context.cookies() if c["name"] == "csrftoken")
+    """The CSRF token: `__Host-csrftoken` when the app is served over HTTPS, else `csrftoken`."""
+    names = ("__Host-csrftoken", "csrftoken")
+    token: str = next(c["value"] for c in await context.cookies() if c["name"] in names)
     return token
 
 

@@ -15,7 +15,8 @@ class Client(httpx.AsyncClient):
     """An httpx client speaking to the app in-process, sending the CSRF header like the PWA.
 
     Each client gets its own made-up source address, so per-address login throttling in one
-    test does not spill into another.
+    test does not spill into another. It speaks to the app's public URL, so an app served over
+    HTTPS gets its Secure (`__Host-`) cookies back.
     """
 
     def __init__(self, app: Litestar, address: str | None = None) -> None:
@@ -24,16 +25,18 @@ class Client(httpx.AsyncClient):
             or f"127.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
         )
         transport = httpx.ASGITransport(app=app, client=(address, 40000))
-        super().__init__(transport=transport, base_url="http://127.0.0.1:8000")
+        settings = app.state.settings
+        super().__init__(transport=transport, base_url=settings.public_url)
         self.address = address
         self.csrf = True
+        self.csrf_cookie = security.csrf_cookie_name(settings)
 
     async def request(self, method: str, url: Any, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
         if method.upper() not in ("GET", "HEAD", "OPTIONS"):
-            if security.CSRF_COOKIE not in self.cookies:
+            if self.csrf_cookie not in self.cookies:
                 await super().request("GET", "/healthz")
             if self.csrf:
                 headers = dict(kwargs.pop("headers", None) or {})
-                headers.setdefault(security.CSRF_HEADER, self.cookies[security.CSRF_COOKIE])
+                headers.setdefault(security.CSRF_HEADER, self.cookies[self.csrf_cookie])
                 kwargs["headers"] = headers
         return await super().request(method, url, **kwargs)
