@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from http import HTTPStatus
-from typing import TypeVar
+from typing import Any, TypeVar, get_args
 
 import asyncpg
 import msgspec
@@ -151,10 +151,55 @@ def field_error(message: str, base: str = "") -> FieldError:
     return FieldError(field=path, detail=message.rstrip(".") + ".")
 
 
-def convert(value: object, kind: type[T], field: str) -> T:
-    """msgspec's conversion of a part of a body, its errors named by their full path."""
+def convert(value: object, kind: type[T], field: str, *, strict: bool = True) -> T:
+    """msgspec's conversion of a part of a body left as plain JSON (a change sent to /sync), its
+    errors named by their full path: the rules of a body decoded whole (server/inbound.py), so
+    ``"7"`` is not a number and NUL is refused. ``strict=False`` for text by nature (a query
+    parameter)."""
+    if b"\\u0000" in msgspec.json.encode(value):  # a scan in C; the walk only when needed
+        refuse_nul(value, field)
     try:
-        return msgspec.convert(value, kind, strict=False)
+        return msgspec.convert(value, kind, strict=strict)
     except msgspec.ValidationError as exc:
         error = field_error(str(exc), field)
         raise InvalidField(error.field, error.detail) from None
+
+
+def refuse_nul(value: object, base: str = "") -> None:
+    """No NUL in any string of a decoded value: PostgreSQL text cannot hold one, so it would
+    fail deep in a query. Parts a Struct declares ``Any`` are left to ``convert``."""
+    where = _nul_at(value, base)
+    if where is not None:
+        raise InvalidField(where or "body", "Text may not contain the NUL character (\\u0000).")
+
+
+def _nul_at(value: object, base: str) -> str | None:
+    stack = [(base, value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return path
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                where = _join(path, str(key))
+                if "\x00" in str(key):
+                    return where
+                stack.append((where, inner))
+        elif isinstance(item, list | tuple):
+            stack.extend((f"{path}[{n}]", inner) for n, inner in enumerate(item))
+        elif isinstance(item, msgspec.Struct):
+            stack.extend(
+                (_join(path, field.encode_name), getattr(item, field.name))
+                for field in msgspec.structs.fields(item)
+                if not _holds_any(field.type)
+            )
+    return None
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _holds_any(kind: Any) -> bool:
+    return kind is Any or any(_holds_any(arg) for arg in get_args(kind))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -94,6 +95,7 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
             ),
             {"Retry-After": "5"},
         )
+    _forget_rows(exc)
     log.exception("unhandled error (request %s)", request_id)
     return problem_response(
         Problem(
@@ -103,6 +105,23 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
             detail=f"Something went wrong on our side. Quote request id {request_id} to support.",
         )
     )
+
+
+def _forget_rows(exc: BaseException) -> None:
+    """PostgreSQL's DETAIL quotes the values of the row or key at fault ("Failing row contains
+    (…)": a note, an email), and asyncpg prints it with the error. The log keeps the error, its
+    constraint and the traceback; the values are dropped, here and in every error it was
+    raised from."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, asyncpg.PostgresError | asyncpg.InterfaceError):
+            current.detail = None
+        pending += [current.__cause__, current.__context__]
 
 
 def _default(status: int) -> str:
@@ -175,6 +194,10 @@ def document_problems(schema: Any) -> None:
                 responses["204"] = OpenAPIResponse(description="Done; no content")
             for code, description in _DOCUMENTED.items():
                 responses[code] = OpenAPIResponse(description=description, content=content)
+            if operation.request_body is not None:
+                responses["415"] = OpenAPIResponse(
+                    description="Body not sent as application/json", content=content
+                )
             responses["500"] = OpenAPIResponse(
                 description="Unexpected error, with a request id", content=content
             )

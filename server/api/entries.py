@@ -13,6 +13,7 @@ from uuid import UUID
 
 import msgspec
 
+from server.domain.checkins import EARLIEST
 from server.errors import InvalidField
 
 T = TypeVar("T")
@@ -27,18 +28,26 @@ class Page(msgspec.Struct, Generic[T]):
 
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# No entry is older than 2000 (server/domain/checkins.py), and a range reaching past 2100 is a
+# typo; bounded here, the ranges built from a day (30 days back, 90 ahead) stay in the calendar.
+FIRST_DAY = EARLIEST.date()
+LAST_DAY = date(2100, 12, 31)
 
 
 def parse_day(raw: str | None, field: str) -> date | None:
-    """A local day, YYYY-MM-DD. Parsed here so the problem names ``from``/``to`` as sent."""
+    """A local day, YYYY-MM-DD, from 2000 to 2100: the one reading of every ``from`` and
+    ``to``, so the problem names the parameter as sent."""
     if raw is None:
         return None
     try:
         if not _DAY.match(raw):
             raise ValueError(raw)
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise InvalidField(field, "Give a day as YYYY-MM-DD.") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidField(field, f"Give a day from {FIRST_DAY} to {LAST_DAY}.")
+    return day
 
 
 def page_token(moment: datetime, entry_id: UUID) -> str:

@@ -108,7 +108,7 @@ def log_controller(kind: LogKind) -> type[Controller]:
             """Entries on local days ``from``..``to``, latest first (without them: check-ins
             and questionnaires of the last 30 days, every infusion)."""
             match = {
-                name: convert(request.query_params[name], filters[name], name)
+                name: convert(request.query_params[name], filters[name], name, strict=False)
                 for name in kind.filters
                 if name in request.query_params
             }

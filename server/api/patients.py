@@ -8,24 +8,33 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get, put
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from litestar.types import ControllerRouterHandler
 
-from server.api.entries import PAGE_DEFAULT, PAGE_MAX, Page, paginate, read_page_token
+from server.api.entries import (
+    PAGE_DEFAULT,
+    PAGE_MAX,
+    Page,
+    paginate,
+    parse_day,
+    read_page_token,
+)
+from server.domain.accounts import User
 from server.domain.checkins import AwareDateTime
-from server.domain.exports import export_csv, fhir_bundle
+from server.domain.exports import export_csv, export_filename, fhir_bundle
 from server.domain.flags import Flag
 from server.domain.infusions import InfusionContent
 from server.domain.logbook import INFUSIONS
 from server.domain.records import Infusion
 from server.domain.summary import Summary
 from server.services import clinic, logbook
-from server.timeutil import utc_now
+from server.timeutil import local_day, utc_now
 from server.web import (
     AppSettings,
     CurrentUser,
@@ -37,8 +46,14 @@ from server.web import (
 )
 
 AnyRequest = Request[Any, Any, Any]
-From = Annotated[date | None, Parameter(query="from", description="first local day")]
-To = Annotated[date | None, Parameter(query="to", description="last local day")]
+From = Annotated[
+    str | None,
+    QueryParameter(name="from", max_length=10, description="first local day, YYYY-MM-DD"),
+]
+To = Annotated[
+    str | None,
+    QueryParameter(name="to", max_length=10, description="last local day, YYYY-MM-DD"),
+]
 
 
 class InfusionPut(InfusionContent, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -86,7 +101,14 @@ class PatientDataController(Controller):
     ) -> Summary:
         """The numbers behind the summary page for local days ``from``..``to`` (default: the
         last 90 days). Definitions: server/domain/summary.py."""
-        return await clinic.summary_of(pool, user, patient_id, first, last, client_address(request))
+        return await clinic.summary_of(
+            pool,
+            user,
+            patient_id,
+            parse_day(first, "from"),
+            parse_day(last, "to"),
+            client_address(request),
+        )
 
     @get("/export.csv")
     async def export_csv(
@@ -101,12 +123,18 @@ class PatientDataController(Controller):
         """Every entry (or those on local days ``from``..``to``), one row each; the columns
         are documented in server/domain/exports.py."""
         rows = await clinic.export_rows(
-            pool, user, patient_id, first, last, "export_csv", client_address(request)
+            pool,
+            user,
+            patient_id,
+            parse_day(first, "from"),
+            parse_day(last, "to"),
+            "export_csv",
+            client_address(request),
         )
         return Response(
             export_csv(rows.checkins, rows.assessments, rows.infusions, rows.patient.zone),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="afterglow-log.csv"'},
+            media_type="text/csv",  # Litestar adds the charset (utf-8) to a text type
+            headers={"Content-Disposition": _attachment(rows.patient, user, "csv")},
         )
 
     @get("/export.fhir")
@@ -123,7 +151,13 @@ class PatientDataController(Controller):
         """A FHIR R4 Bundle (collection): QuestionnaireResponses with their score Observations,
         check-in Observations and infusion Procedures."""
         rows = await clinic.export_rows(
-            pool, user, patient_id, first, last, "export_fhir", client_address(request)
+            pool,
+            user,
+            patient_id,
+            parse_day(first, "from"),
+            parse_day(last, "to"),
+            "export_fhir",
+            client_address(request),
         )
         bundle = fhir_bundle(
             rows.patient,
@@ -136,7 +170,7 @@ class PatientDataController(Controller):
         return Response(
             msgspec.json.encode(bundle),
             media_type="application/fhir+json",
-            headers={"Content-Disposition": 'attachment; filename="afterglow-log.fhir.json"'},
+            headers={"Content-Disposition": _attachment(rows.patient, user, "fhir.json")},
         )
 
     @get("/infusions")
@@ -157,8 +191,8 @@ class PatientDataController(Controller):
             pool,
             user,
             patient_id,
-            first,
-            last,
+            parse_day(first, "from"),
+            parse_day(last, "to"),
             limit=limit + 1,
             before=before,
             address=client_address(request),
@@ -187,6 +221,17 @@ class PatientDataController(Controller):
             address=client_address(request),
         )
         return Response(stored, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
+
+
+def _attachment(patient: User, viewer: User, extension: str) -> str:
+    """Content-Disposition (RFC 6266) for an export named for the patient and the viewer's
+    day; a client too old for ``filename*`` gets the name without the initials."""
+    day = local_day(utc_now(), viewer.zone)
+    name = export_filename(patient.display_name, day, extension)
+    if name.isascii():
+        return f'attachment; filename="{name}"'
+    plain = export_filename("", day, extension)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name)}"
 
 
 @get("/api/v1/clinician/patients", tags=["sharing"], guards=[clinicians_only])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
@@ -63,17 +64,38 @@ def check_timezone(name: str, field: str = "timezone") -> str:
     return name
 
 
+# Joiners that some scripts (Persian, the Indic scripts) and emoji sequences need to be spelled
+# right; every other invisible character is dropped from a name.
+_JOINERS = frozenset("\u200c\u200d")
+
+
+def _invisible(ch: str) -> bool:
+    """A control or format character (bidi overrides, zero-width spaces, ...): unassigned
+    and private-use code points too, as no one can see what they are."""
+    return unicodedata.category(ch)[0] == "C"
+
+
 def check_display_name(name: str, field: str = "display_name") -> str:
-    cleaned = " ".join(name.split())
+    """The name as others see it: without invisible characters (a right-to-left override
+    would show it reversed, a zero-width space would make a lookalike) and with single spaces."""
+    visible = "".join(ch for ch in name if ch.isspace() or ch in _JOINERS or not _invisible(ch))
+    cleaned = " ".join(visible.split())
     if not cleaned:
         raise InvalidField(field, "Enter a name.")
-    if any(ord(ch) < 32 for ch in cleaned):
-        raise InvalidField(field, "The name contains control characters.")
     return cleaned
 
 
+def fold_email(email: str) -> str:
+    """The form an address is kept and looked up in: compatibility characters as their plain
+    letters (NFKC: fullwidth ｐａｔ@ｅｘａｍｐｌｅ.ｏｒｇ is pat@example.org). Case is
+    folded by the store's index on lower(email)."""
+    return unicodedata.normalize("NFKC", email).strip()
+
+
 def normalise_email(email: str, field: str = "email") -> str:
-    cleaned = email.strip()
+    cleaned = fold_email(email)
+    if any(_invisible(ch) for ch in cleaned):
+        raise InvalidField(field, "The address contains invisible characters.")
     local, at, domain = cleaned.rpartition("@")
     if not at or not local or "." not in domain or any(c.isspace() for c in cleaned):
         raise InvalidField(field, "Enter an email address like name@example.com.")

@@ -19,7 +19,10 @@ CSV: one row per entry (check-in, assessment, infusion), oldest first, with the 
     duration_minutes  infusion length
     note              the check-in's note or the infusion's notes
 
-Free text that a spreadsheet would run as a formula (starting with = + - @) is prefixed with '.
+Text that a spreadsheet would run as a formula (= + - @ tab or CR at the start of a cell, or
+after a ; or , inside one) gets a ' before it, which the spreadsheet does not show.
+
+The files are named ``afterglow-<initials>-<YYYY-MM-DD>``: ``export_filename``.
 
 FHIR: a Bundle of type collection holding the Patient; a QuestionnaireResponse per PHQ-9
 (LOINC 44249-1) and GAD-7 (69737-5) with LOINC item and answer codes; an Observation of each
@@ -32,8 +35,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid5
 from zoneinfo import ZoneInfo
@@ -61,13 +65,20 @@ CSV_COLUMNS = (
     "duration_minutes",
     "note",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a cell as a formula when it starts with one of = + - @ (tab and CR too, in
+# some); and one that splits on ";" or "," (a European Excel opening our CSV), or a reader that
+# splits lines naively, starts new cells inside a text. So a ' goes before such a character at
+# the start of a cell and after each separator (OWASP, "CSV Injection"); a spreadsheet hides a
+# leading ' and shows the text as typed.
+_FORMULA = re.compile(r"(^|[;,\r\n])( *)(?=[=+\-@\t\r])")
+
+
+def _cell(value: str) -> str:
+    return _FORMULA.sub(r"\1\2'", value)
 
 
 def _text(value: str | None) -> str:
-    if not value:
-        return ""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    return value or ""
 
 
 def _num(value: float | int | None) -> str:
@@ -138,8 +149,19 @@ def export_csv(
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, restval="", lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(row for _, row in rows)
+    # Every cell, not only the free text: no column can be forgotten. Ours are never negative
+    # numbers, so no number is turned into text.
+    writer.writerows({name: _cell(cell) for name, cell in row.items()} for _, row in rows)
     return out.getvalue()
+
+
+def export_filename(display_name: str, day: date, extension: str) -> str:
+    """``afterglow-<initials>-<day>.<extension>``. Initials tell a clinician's downloads apart;
+    a full name beside the app's name in a download list or a mail attachment would tell
+    whoever sees it that this person is in ketamine treatment. Nothing health-related."""
+    initials = "".join(word[0] for word in display_name.split() if word[0].isalpha())[:3]
+    parts = ("afterglow", initials.upper(), day.isoformat())
+    return "-".join(part for part in parts if part) + "." + extension
 
 
 # --- FHIR R4 ---------------------------------------------------------------------------------

@@ -39,6 +39,10 @@ CASES: list[tuple[str, str, Any, int, str | None]] = [
     ("POST", "/api/v1/auth/register", reg(display_name="   "), 400, "display_name"),
     ("POST", "/api/v1/auth/register", reg(display_name="n" * 101), 400, "display_name"),
     ("POST", "/api/v1/auth/register", reg(display_name="nul\u0000byte"), 400, "display_name"),
+    ("POST", "/api/v1/auth/register", reg(email="nul\u0000@example.org"), 400, "email"),
+    ("POST", "/api/v1/auth/register", reg(email="a\u200b@example.com"), 400, "email"),
+    ("POST", "/api/v1/auth/register", reg(email="a\u202e@example.org"), 400, "email"),
+    ("POST", "/api/v1/auth/register", reg(email="soft\u00adhyphen@example.org"), 400, "email"),
     ("POST", "/api/v1/auth/register", reg(timezone="Mars/Olympus_Mons"), 400, "timezone"),
     ("POST", "/api/v1/auth/register", reg(timezone="UTC'; DROP TABLE users; --"), 400, "timezone"),
     ("POST", "/api/v1/auth/register", reg(timezone=["UTC"]), 400, "timezone"),
@@ -61,6 +65,20 @@ CASES: list[tuple[str, str, Any, int, str | None]] = [
         "otp",
     ),
     ("POST", "/api/v1/auth/login", {"email": "' OR '1'='1", "password": "' OR '1'='1"}, 401, None),
+    (
+        "POST",
+        "/api/v1/auth/login",
+        {"email": "nul\u0000@example.org", "password": PASSWORD},
+        400,
+        "email",
+    ),
+    (
+        "POST",
+        "/api/v1/auth/login",
+        {"email": "a@example.org", "password": 1234567890},
+        400,
+        "password",
+    ),
     ("PATCH", "/api/v1/me", {"timezone": ""}, 400, "timezone"),
     ("PATCH", "/api/v1/me", {"timezone": "Europe/Nowhere"}, 400, "timezone"),
     ("PATCH", "/api/v1/me", {"display_name": None}, 400, "display_name"),
@@ -126,6 +144,44 @@ async def test_duplicate_email_is_a_conflict(patient: Any, client_factory: Any) 
     )
     assert response.status_code == 409
     assert response.json()["field"] == "email"
+
+
+def fullwidth(text: str) -> str:
+    """The lookalike of an ASCII text in fullwidth forms (ｐａｔ＠ｅｘａｍｐｌｅ．ｏｒｇ)."""
+    return "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in text)
+
+
+async def test_a_lookalike_email_is_the_same_account(patient: Any, client_factory: Any) -> None:
+    lookalike = fullwidth(patient.me["email"])
+    assert lookalike != patient.me["email"]
+    response = await client_factory().post(
+        "/api/v1/auth/register", json={**GOOD, "email": lookalike}
+    )
+    assert response.status_code == 409, response.text
+    assert response.json()["field"] == "email"
+    signed_in = await client_factory().post(
+        "/api/v1/auth/login", json={"email": lookalike, "password": PASSWORD}
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    assert signed_in.json()["id"] == patient.me["id"]
+
+
+async def test_a_lookalike_email_is_kept_in_plain_letters(client_factory: Any) -> None:
+    email = unique_email()
+    response = await client_factory().post(
+        "/api/v1/auth/register", json={**GOOD, "email": fullwidth(email)}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["email"] == email
+
+
+async def test_invisible_characters_are_dropped_from_a_name(client_factory: Any) -> None:
+    response = await client_factory().post(
+        "/api/v1/auth/register",
+        json={**GOOD, "email": unique_email(), "display_name": "Dr\u200b. \u202eSmith\u202c"},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["display_name"] == "Dr. Smith"
 
 
 async def test_unicode_names_are_welcome(client_factory: Any) -> None:

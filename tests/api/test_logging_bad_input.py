@@ -118,7 +118,13 @@ CASES: list[tuple[str, str, str, Any, str]] = [
         "side_effects[0].colour",
     ),
     ("side effects not a list", "PUT", C, checkin(side_effects="nausea"), "side_effects"),
-    ("too many side effects", "PUT", C, checkin(side_effects=[{}] * 13), "side_effects"),
+    (
+        "too many side effects",
+        "PUT",
+        C,
+        checkin(side_effects=[{"code": "nausea", "severity": 1}] * 13),
+        "side_effects",
+    ),
     ("recorded_at without offset", "PUT", C, checkin(recorded_at=NAIVE), "recorded_at"),
     ("recorded_at 2 days ahead", "PUT", C, checkin(recorded_at=FUTURE), "recorded_at"),
     (
@@ -158,6 +164,10 @@ CASES: list[tuple[str, str, str, Any, str]] = [
         "from",
     ),
     ("range too long", "GET", "/api/v1/checkins", {"from": "2023-01-01", "to": "2024-06-01"}, "to"),
+    ("from in year 9999", "GET", "/api/v1/checkins", {"from": "9999-12-31"}, "from"),
+    ("to in year 1", "GET", "/api/v1/checkins", {"to": "0001-01-01"}, "to"),
+    ("from before 2000", "GET", "/api/v1/assessments", {"from": "1999-12-31"}, "from"),
+    ("to after 2100", "GET", "/api/v1/infusions", {"to": "2101-01-01"}, "to"),
     ("limit 0", "GET", "/api/v1/checkins", {"limit": 0}, "limit"),
     ("limit 501", "GET", "/api/v1/checkins", {"limit": 501}, "limit"),
     ("page cursor garbage", "GET", "/api/v1/checkins", {"cursor": "%%%"}, "cursor"),
@@ -202,6 +212,16 @@ CASES: list[tuple[str, str, str, Any, str]] = [
     ("changes not a list", "POST", S, {"changes": {"a": 1}}, "changes"),
     ("cursor not ours", "POST", S, {"changes": [item()], "since": "bm90LWEtY3Vyc29y"}, "since"),
     ("unknown top-level field", "POST", S, {"changes": [], "device": "x"}, "device"),
+    (
+        "changes nested 10000 deep",
+        "POST",
+        S,
+        b'{"changes":' + b"[" * 10_000 + b"]" * 10_000 + b"}",
+        "body",
+    ),
+    ("mood a numeric string", "PUT", C, checkin(mood="7"), "mood"),
+    ("sleep a numeric string", "PUT", C, checkin(sleep_hours="7.5"), "sleep_hours"),
+    ("duration a numeric string", "PUT", INF, infusion(duration_minutes="40"), "duration_minutes"),
 ]
 
 # Sync changes that are each rejected alone: (name, change, field in its problem).
@@ -233,6 +253,10 @@ ITEMS: list[tuple[str, Any, str]] = [
     ),
     ("not an object", 17, "changes[0]"),
     ("unknown field in change", item(device="phone"), "changes[0].device"),
+    ("mood a numeric string", item(checkin(mood="7")), "changes[0].data.mood"),
+    ("NUL in the kind", item(kind="checkin\x00"), "changes[0].kind"),
+    ("NUL in a note", item(checkin(note="a\x00b")), "changes[0].data.note"),
+    ("NUL in a field's name", item(checkin(**{"n\x00": 1})), "changes[0].data.n\x00"),
 ]
 
 

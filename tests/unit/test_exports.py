@@ -1,16 +1,19 @@
-"""Exports: the CSV's columns and its guard against spreadsheet formulas; FHIR R4 validity."""
+"""Exports: the CSV's columns and its guard against spreadsheet formulas; FHIR R4 validity; the
+files' names."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime
 from uuid import uuid4
 
+import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from server.domain.accounts import User
-from server.domain.exports import CSV_COLUMNS, export_csv, fhir_bundle
+from server.domain.exports import CSV_COLUMNS, export_csv, export_filename, fhir_bundle
 from server.domain.records import Assessment, CheckIn, Infusion, SideEffect
 
 NOW = datetime(2025, 3, 10, 18, tzinfo=UTC)
@@ -85,6 +88,48 @@ def test_csv_columns_and_values() -> None:
         "planned",
         "40",
     )
+
+
+@pytest.mark.parametrize(
+    ("note", "exported"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("  =1", "  '=1"),
+        ('hello;=HYPERLINK("http://evil.example")', 'hello;\'=HYPERLINK("http://evil.example")'),
+        ("a,b, +c", "a,b, '+c"),
+        ("two lines\n@x", "two lines\n'@x"),
+        ("a;;-b", "a;;'-b"),
+        ("1+1=2, said I; fine", "1+1=2, said I; fine"),
+        ("e-mail me @ noon", "e-mail me @ noon"),
+    ],
+)
+def test_no_cell_and_no_part_of_one_starts_a_formula(note: str, exported: str) -> None:
+    text = export_csv([_checkin(note)], [], [], PATIENT.zone)
+    [row] = list(csv.DictReader(io.StringIO(text)))
+    assert row["note"] == exported
+    for cell in row.values():
+        for part in re.split(r"[;,\r\n]", cell):
+            assert not part.lstrip(" ").startswith(("=", "+", "-", "@", "\t")), cell
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Pat", "afterglow-P-2025-03-10.csv"),
+        ("  zoë   ñuñez ", "afterglow-ZÑ-2025-03-10.csv"),
+        ("Maria de la Cruz", "afterglow-MDL-2025-03-10.csv"),
+        ("🌅 Sam", "afterglow-S-2025-03-10.csv"),
+        ('"; rm -rf', "afterglow-R-2025-03-10.csv"),
+        ("🌅", "afterglow-2025-03-10.csv"),
+    ],
+)
+def test_export_files_are_named_by_initials_and_day(name: str, expected: str) -> None:
+    assert export_filename(name, date(2025, 3, 10), "csv") == expected
 
 
 def test_an_empty_export_is_just_the_header() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 SERVER = Path(__file__).resolve().parents[2] / "server"
 
 BOTTOM = {"errors", "timeutil", "config"}
-HTTP = {"api", "pwa", "problems", "security", "web"}
+HTTP = {"api", "pwa", "problems", "security", "web", "inbound"}
 # What each layer may import of the app, besides itself (and the bottom, always).
 MAY_IMPORT: dict[str, set[str]] = {
     "bottom": set(),
