@@ -11,6 +11,7 @@ from server.api.health import healthz, readyz
 from server.api.log import log_routes
 from server.api.patients import PATIENT_ROUTES
 from server.api.push import PushController
+from server.api.recovery import RecoveryController
 from server.api.reminders import RemindersController
 from server.api.shares import SHARE_ROUTES
 from server.api.sync import SyncController
@@ -22,6 +23,7 @@ def api_routes() -> list[ControllerRouterHandler]:
         healthz,
         readyz,
         AuthController,
+        RecoveryController,
         MeController,
         *log_routes(),
         SyncController,

@@ -8,8 +8,14 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_201_CREATED,
+    HTTP_202_ACCEPTED,
+    HTTP_204_NO_CONTENT,
+)
 
+from server.api.recovery import Accepted
 from server.api.reminders import RemindersPatch, changes_of
 from server.domain.accounts import PASSWORD_MAX, User
 from server.security import session_cookie, session_token
@@ -30,6 +36,9 @@ Name = Annotated[str, msgspec.Meta(max_length=100)]
 Zone = Annotated[str, msgspec.Meta(max_length=64)]
 Phone = Annotated[str, msgspec.Meta(max_length=40, pattern=r"^[0-9+()\-. ]*$")]
 AnyRequest = Request[Any, Any, Any]
+CHECK_EMAIL = (
+    "Check your email: we have sent a message to this address to finish creating your account."
+)
 
 
 class RegisterIn(Input):
@@ -76,17 +85,22 @@ class AuthController(Controller):
 
     @post("/register", status_code=HTTP_201_CREATED)
     async def register(
-        self, data: JSONBody[RegisterIn], pool: DbPool, settings: AppSettings
-    ) -> Response[Me]:
-        """Create a patient account and sign it in. Clinicians come from the CLI."""
-        user, session = await accounts.register(
+        self, request: AnyRequest, data: JSONBody[RegisterIn], pool: DbPool, settings: AppSettings
+    ) -> Response[Me | Accepted]:
+        """Create a patient account and sign it in (201). Where email verification is required,
+        202 "check your email" for every address instead. Clinicians come from the CLI."""
+        made = await accounts.register(
             pool,
             settings,
             email=data.email,
             password=data.password,
             display_name=data.display_name,
             timezone=data.timezone,
+            address=client_address(request),
         )
+        if made is None:
+            return Response(Accepted(CHECK_EMAIL), status_code=HTTP_202_ACCEPTED)
+        user, session = made
         return Response(
             me_of(user), status_code=HTTP_201_CREATED, cookies=[session_cookie(settings, session)]
         )
@@ -114,6 +128,16 @@ class AuthController(Controller):
             None, status_code=HTTP_204_NO_CONTENT, cookies=[session_cookie(settings, None)]
         )
 
+    @post("/logout-everywhere", status_code=HTTP_204_NO_CONTENT, guards=[signed_in])
+    async def logout_everywhere(
+        self, request: AnyRequest, user: CurrentUser, pool: DbPool, settings: AppSettings
+    ) -> Response[None]:
+        """End every session of this account, on every device, this one too."""
+        await accounts.sign_out_everywhere(pool, user, client_address(request))
+        return Response(
+            None, status_code=HTTP_204_NO_CONTENT, cookies=[session_cookie(settings, None)]
+        )
+
     @post("/password", status_code=HTTP_204_NO_CONTENT, guards=[signed_in])
     async def change_password(
         self,
@@ -129,6 +153,7 @@ class AuthController(Controller):
             current=data.current_password,
             new=data.new_password,
             keep_token=session_token(request),
+            address=client_address(request),
         )
 
 
@@ -142,21 +167,27 @@ class MeController(Controller):
         return me_of(user)
 
     @patch("")
-    async def update_me(self, data: JSONBody[ProfilePatch], user: CurrentUser, pool: DbPool) -> Me:
+    async def update_me(
+        self, request: AnyRequest, data: JSONBody[ProfilePatch], user: CurrentUser, pool: DbPool
+    ) -> Me:
         profile = {
             name: value
             for name in ("display_name", "timezone", "clinic_phone")
             if (value := getattr(data, name)) is not msgspec.UNSET
         }
         reminders = None if data.reminders is msgspec.UNSET else changes_of(data.reminders)
-        return me_of(await accounts.update_profile(pool, user, profile, reminders))
+        return me_of(
+            await accounts.update_profile(
+                pool, user, profile, reminders, address=client_address(request)
+            )
+        )
 
     @delete("", status_code=HTTP_204_NO_CONTENT)
     async def delete_me(
-        self, user: CurrentUser, pool: DbPool, settings: AppSettings
+        self, request: AnyRequest, user: CurrentUser, pool: DbPool, settings: AppSettings
     ) -> Response[None]:
         """Erase the account and every row of its data (cascades from users)."""
-        await accounts.erase(pool, user)
+        await accounts.erase(pool, user, client_address(request))
         return Response(
             None, status_code=HTTP_204_NO_CONTENT, cookies=[session_cookie(settings, None)]
         )

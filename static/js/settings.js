@@ -73,6 +73,7 @@ function fillProfile() {
   profile.elements.timezone.value = account.timezone || deviceZone();
   profile.elements.clinic_phone.value = account.clinic_phone || "";
   $("account-email").textContent = `Signed in as ${account.email}`;
+  passwordForm.elements.username.value = account.email;
 }
 $("use-device-zone").addEventListener("click", () => { profile.elements.timezone.value = deviceZone(); });
 if (Intl.supportedValuesOf) {
@@ -229,6 +230,45 @@ $("sign-out").addEventListener("click", async () => {
   }
   await forgetThisDevice();
   location.replace("/login");
+});
+
+$("sign-out-everywhere").addEventListener("click", async () => {
+  await syncNow();
+  const pending = await store.pendingCount();
+  const unsynced = pending ? ` ${pending} ${pending === 1 ? "entry has" : "entries have"} not synced yet and will be lost.` : "";
+  if (!confirm(`Sign out on every device, this one too?${unsynced}`)) return;
+  try {
+    const result = await api("POST", "/api/v1/auth/logout-everywhere");
+    if (!result.ok) throw new Error(problemText(result));
+  } catch {
+    say("account-status", "You need a connection to sign out everywhere.");
+    return;
+  }
+  await forgetThisDevice();
+  location.replace("/login");
+});
+
+// --- password -------------------------------------------------------------------------------------
+const passwordForm = $("password-form");
+passwordForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  fail("password-error", "");
+  say("password-status", "");
+  const body = {
+    current_password: passwordForm.elements.current_password.value,
+    new_password: passwordForm.elements.new_password.value,
+  };
+  try {
+    const result = await api("POST", "/api/v1/auth/password", body);
+    if (!result.ok) {
+      fail("password-error", problemText(result));
+      return;
+    }
+    passwordForm.reset();
+    say("password-status", "Password changed. Every other device was signed out.", "ok");
+  } catch {
+    fail("password-error", "You are offline. Try again when you have a connection.");
+  }
 });
 
 const dialog = $("delete-dialog");

@@ -46,7 +46,7 @@ async def test_sign_out_leaves_nothing_for_the_next_person(
     await expect(page.locator("#save-status")).to_have_text("Saved and synced")
 
     await page.goto("/settings")
-    await page.get_by_role("button", name="Sign out").click()
+    await page.get_by_role("button", name="Sign out", exact=True).click()
     await page.wait_for_url("**/login")
     assert await page.evaluate("self.Afterglow.records('checkin')") == []
     assert await page.evaluate("self.Afterglow.getMeta('account')") is None

@@ -1,0 +1,147 @@
+"""What each email says, and the rule every one of them keeps: no health data.
+
+An email is read on a lock screen, in a shared inbox, by whoever manages a work account: it
+never mentions a mood, a score, a treatment or a condition. Each is a neutral sentence, a link
+and the sender's display name (``AFTERGLOW_MAIL_DISPLAY_NAME``, which keeps the same rule).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Literal
+
+import msgspec
+
+Kind = Literal["password_reset", "password_changed", "verify_email", "registration_attempt"]
+LinkPurpose = Literal["password_reset", "verify_email"]
+
+# Words no email may contain, in any case, as part of any word ("depressed", "infusions").
+HEALTH_WORDS = (
+    "ketamine",
+    "depress",
+    "infusion",
+    "mood",
+    "score",
+    "phq",
+    "gad-7",
+    "psychiatr",
+    "suicid",
+    "therap",
+    "dissociat",
+    "symptom",
+    "side effect",
+)
+_HEALTH = re.compile("|".join(re.escape(word) for word in HEALTH_WORDS), re.IGNORECASE)
+
+
+class MailKind(msgspec.Struct, frozen=True, kw_only=True):
+    """One kind of message: how long it is worth sending, and the link it carries, if any."""
+
+    name: Kind
+    stale_after: timedelta  # not sent at all once this long has passed since it was queued
+    at_most_every: timedelta = timedelta(minutes=1)  # to one account
+    link: LinkPurpose | None = None
+    link_lifetime: timedelta | None = None
+
+
+RESET_LIFETIME = timedelta(minutes=30)
+VERIFY_LIFETIME = timedelta(hours=24)
+
+KINDS: dict[str, MailKind] = {
+    kind.name: kind
+    for kind in (
+        MailKind(
+            name="password_reset",
+            stale_after=RESET_LIFETIME,
+            link="password_reset",
+            link_lifetime=RESET_LIFETIME,
+        ),
+        MailKind(name="password_changed", stale_after=timedelta(hours=24)),
+        MailKind(
+            name="verify_email",
+            stale_after=VERIFY_LIFETIME,
+            at_most_every=timedelta(minutes=10),
+            link="verify_email",
+            link_lifetime=VERIFY_LIFETIME,
+        ),
+        MailKind(
+            name="registration_attempt",
+            stale_after=timedelta(hours=24),
+            at_most_every=timedelta(hours=1),
+        ),
+    )
+}
+
+
+class Letter(msgspec.Struct, frozen=True):
+    subject: str
+    body: str
+
+
+def health_words(text: str) -> list[str]:
+    """The words of HEALTH_WORDS found in ``text``, as written there."""
+    return _HEALTH.findall(text)
+
+
+def link(base_url: str, page: str, token: str) -> str:
+    """A link to one of our pages with its token after ``#``: a fragment never reaches a server,
+    so the token stays out of access logs and proxies on its way back."""
+    return f"{base_url}/{page}#token={token}"
+
+
+def letter(kind: Kind, *, sender: str, base_url: str, token: str | None = None) -> Letter:
+    """The message of ``kind``; ``token`` is the link's, for the kinds that carry one."""
+    if kind == "password_reset":
+        assert token is not None
+        minutes = int(RESET_LIFETIME.total_seconds() // 60)
+        return Letter(
+            subject=f"Choose a new {sender} password",
+            body=_body(
+                "Someone asked to choose a new password for the account with this email "
+                f"address. To choose one, open this link within {minutes} minutes:",
+                link(base_url, "reset", token),
+                "The link works once. If you did not ask for it, ignore this message: your "
+                "password stays as it is.",
+                sender=sender,
+            ),
+        )
+    if kind == "password_changed":
+        return Letter(
+            subject=f"Your {sender} password was changed",
+            body=_body(
+                "The password of your account was just changed, and every device that was "
+                "signed in was signed out.",
+                "If it was you, there is nothing more to do. If not, choose a new password now:",
+                f"{base_url}/forgot",
+                sender=sender,
+            ),
+        )
+    if kind == "verify_email":
+        assert token is not None
+        hours = int(VERIFY_LIFETIME.total_seconds() // 3600)
+        return Letter(
+            subject=f"Confirm your email address for {sender}",
+            body=_body(
+                "To finish setting up your account, confirm this email address by opening "
+                f"this link within {hours} hours:",
+                link(base_url, "verify", token),
+                "If you did not create an account, ignore this message.",
+                sender=sender,
+            ),
+        )
+    return Letter(
+        subject=f"Someone tried to sign up for {sender} with your address",
+        body=_body(
+            "Someone tried to create a new account with this email address, which already has "
+            "one. Your account is unchanged.",
+            f"If it was you, sign in at {base_url}/login",
+            f"If you forgot your password, choose a new one at {base_url}/forgot",
+            "If it was not you, ignore this message.",
+            sender=sender,
+        ),
+    )
+
+
+def _body(*paragraphs: str, sender: str) -> str:
+    return "\n\n".join((*paragraphs, f"— {sender}")) + "\n"
