@@ -9,16 +9,25 @@ PY     := $(VENV)/bin/python
 # The suites `make check` leaves to `make test`: a real server in a subprocess, Chromium, faults.
 SLOW_SUITES := tests/browser tests/faults tests/fuzz
 
+# Every package comes from a lock file with hashes (requirements/, made by scripts/lock.sh):
+# dev.txt for running (the app and the embedded PostgreSQL), test.txt adds the test tools.
+# Then the project itself, without dependencies (pip refuses an editable install in a
+# --require-hashes command), built with the locked setuptools: nothing unhashed is downloaded.
+LOCKED  := $(PY) -m pip install --quiet --require-hashes -r
+PROJECT := $(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+
 .PHONY: run test check lint bench worker clean
 
-$(VENV)/.runtime: pyproject.toml
+$(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+
+$(VENV)/.runtime: requirements/dev.txt pyproject.toml | $(PY)
+	$(LOCKED) requirements/dev.txt
+	$(PROJECT)
 	touch $@
 
-$(VENV)/.test: $(VENV)/.runtime pyproject.toml
-	$(PY) -m pip install --quiet -e '.[test]'
+$(VENV)/.test: requirements/test.txt $(VENV)/.runtime
+	$(LOCKED) requirements/test.txt
 	touch $@
 
 run: $(VENV)/.runtime

@@ -9,10 +9,13 @@ them by walking that list, the ``Settings`` field defaults are taken from it, an
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar, cast, get_args
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -51,6 +54,60 @@ def _optional(raw: str) -> str | None:
     return raw or None
 
 
+def _networks(raw: str) -> tuple[str, ...]:
+    """IP addresses and networks, comma-separated, each in its one canonical form (`10.0.0.0/8`,
+    `::1/128`). A network with host bits set is refused as a typo; names and `*` are not
+    addresses."""
+    return tuple(str(ip_network(part.strip())) for part in raw.split(",") if part.strip())
+
+
+# A push service: a host name (or IP address) or `*.` and a domain, with an optional port.
+_PUSH_SERVICE = re.compile(
+    r"^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])"
+    r"(:(?P<port>[0-9]{1,5}))?$"
+)
+
+
+def _push_services(raw: str) -> tuple[str, ...]:
+    services = tuple(part.strip().lower() for part in raw.split(",") if part.strip())
+    for service in services:
+        found = _PUSH_SERVICE.match(service)
+        if not found or not 0 < int(found["port"] or 443) < 65536:
+            raise ValueError(service)
+    return services
+
+
+def _smtp_url(raw: str) -> str | None:
+    """`smtp://host:port` (plain), `smtp+starttls://user:pass@host:587` (upgraded first, or
+    nothing is sent), `smtps://user:pass@host:465` (TLS from the start); blank is unset."""
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("smtp", "smtp+starttls", "smtps") or not parts.hostname:
+        raise ValueError(raw)
+    _ = parts.port  # raises ValueError for a port that is not one
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(raw)
+    return raw
+
+
+def _mail_address(raw: str) -> str | None:
+    """One plain address (it goes into a header): no display name, no spaces or line breaks."""
+    if not raw:
+        return None
+    local, at, domain = raw.rpartition("@")
+    if not (local and at and domain) or any(ch.isspace() or ch in '<>,;"' for ch in raw):
+        raise ValueError(raw)
+    return raw
+
+
+def _display_name(raw: str) -> str:
+    """A sender's name for the From header: printable, on one line."""
+    if not raw.strip() or not raw.isprintable():
+        raise ValueError(raw)
+    return raw.strip()
+
+
 TEXT = Parser(str, "text")
 OPTIONAL_TEXT = Parser(_optional, "text")  # blank is None, the same as unset
 PATH = Parser(Path, "a path")
@@ -60,6 +117,13 @@ INT = Parser(int, "an integer", blank_is_unset=True)
 FLOAT = Parser(float, "a number")
 FLAG = Parser(_flag, "0 or 1", blank_is_unset=True)
 ENVIRONMENT = Parser(_environment, "dev, test or production")
+NETWORKS = Parser(_networks, "comma-separated IP addresses or networks (CIDR)")
+PUSH_SERVICES = Parser(
+    _push_services, "comma-separated host names (`*.` for a domain, `:port` optional)"
+)
+SMTP_URL = Parser(_smtp_url, "an smtp://, smtp+starttls:// or smtps:// URL with a host")
+MAIL_ADDRESS = Parser(_mail_address, "one email address (name@example.org)")
+DISPLAY_NAME = Parser(_display_name, "a name on one line")
 
 
 class Setting(msgspec.Struct, Generic[T], frozen=True):
@@ -74,6 +138,7 @@ class Setting(msgspec.Struct, Generic[T], frozen=True):
     fallback: str
     meaning: str
     dev_fallback: str | None = None  # used instead of ``fallback`` when AFTERGLOW_ENV=dev
+    production_fallback: str | None = None  # ... and this one when AFTERGLOW_ENV=production
     required_in_production: bool = False
     shown: str | None = None  # the README's default, when the fallback text doesn't say it
 
@@ -96,12 +161,22 @@ class Setting(msgspec.Struct, Generic[T], frozen=True):
             return "(unset)"
         if self.dev_fallback is not None:
             return f"`{self.dev_fallback}` in dev, else `{self.fallback}`"
+        if self.production_fallback is not None:
+            return f"`{self.production_fallback}` in production, else `{self.fallback}`"
         return f"`{self.fallback}`"
 
-    def read(self, environ: Mapping[str, str], dev: bool) -> T:
+    def fallback_in(self, mode: Environment | None) -> str:
+        """The text an unset variable stands for in ``mode`` (None: not known yet)."""
+        if mode == "dev" and self.dev_fallback is not None:
+            return self.dev_fallback
+        if mode == "production" and self.production_fallback is not None:
+            return self.production_fallback
+        return self.fallback
+
+    def read(self, environ: Mapping[str, str], mode: Environment | None = None) -> T:
         raw = environ.get(self.env)
         if raw is None or (raw == "" and self.parse.blank_is_unset):
-            raw = self.dev_fallback if dev and self.dev_fallback is not None else self.fallback
+            raw = self.fallback_in(mode)
         try:
             return self.parse.read(raw)
         except ValueError:
@@ -109,6 +184,7 @@ class Setting(msgspec.Struct, Generic[T], frozen=True):
 
 
 _MADE_IN_DEV = "dev: made once in the data dir"
+SECRET_KEY_MIN_BYTES = 32  # what signs the CSRF tokens must not be guessable offline
 
 # In the README's order. Columns: variable, parser, default (as the variable's text), meaning.
 SETTINGS: tuple[Setting[Any], ...] = (
@@ -118,6 +194,15 @@ SETTINGS: tuple[Setting[Any], ...] = (
         "",
         "PostgreSQL URL; unset starts an embedded PostgreSQL",
         required_in_production=True,
+    ),
+    Setting(
+        "AFTERGLOW_APP_DATABASE_URL",
+        OPTIONAL_TEXT,
+        "",
+        "URL app requests log in with, as `afterglow_app` (required in production)",
+        # Checked where the app starts (server/db.py app_database_url), not here: the owner's URL
+        # with the user swapped serves outside production.
+        shown="`DATABASE_URL` as `afterglow_app` (not in production)",
     ),
     Setting("AFTERGLOW_ENV", ENVIRONMENT, "dev", "`dev`, `test` or `production`"),
     Setting("AFTERGLOW_HOST", TEXT, "127.0.0.1", "address `serve` listens on"),
@@ -155,10 +240,30 @@ SETTINGS: tuple[Setting[Any], ...] = (
     Setting("AFTERGLOW_PUSH_TIMEOUT", FLOAT, "10", "seconds to wait for a push service's answer"),
     Setting("AFTERGLOW_PUSH_LEASE_SECONDS", INT, "120", "a worker's hold on claimed reminders"),
     Setting(
+        "AFTERGLOW_PUSH_SERVICES",
+        PUSH_SERVICES,
+        "fcm.googleapis.com,*.push.services.mozilla.com,*.push.apple.com,*.notify.windows.com",
+        "hosts push endpoints may name (the worker connects to nothing else)",
+    ),
+    Setting(
         "AFTERGLOW_MIGRATE_ON_START", FLAG, "1", "`1`: `serve` applies pending migrations at start"
     ),
     Setting(
         "AFTERGLOW_PUBLIC_URL", URL, "http://127.0.0.1:8000", "external URL; https turns on HSTS"
+    ),
+    Setting(
+        "AFTERGLOW_FORWARDED_ALLOW_IPS",
+        NETWORKS,
+        "",
+        "proxies whose X-Forwarded-For is believed",
+        shown="(none)",
+    ),
+    Setting(
+        "AFTERGLOW_OPENAPI",
+        FLAG,
+        "1",
+        "`1`: serve the OpenAPI document at /schema",
+        production_fallback="0",  # the API's map is for developers, not for anyone who asks
     ),
     Setting("AFTERGLOW_DB_POOL_SIZE", INT, "10", "connections per app process"),
     Setting(
@@ -169,6 +274,29 @@ SETTINGS: tuple[Setting[Any], ...] = (
     Setting("AFTERGLOW_CLINICIAN_IDLE_MINUTES", INT, "30", "clinician session idle expiry"),
     Setting("AFTERGLOW_CLINICIAN_ABSOLUTE_HOURS", INT, "12", "clinician session absolute expiry"),
     Setting("AFTERGLOW_LOG_LEVEL", LOG_LEVEL, "INFO", "Python log level"),
+    Setting(
+        "AFTERGLOW_SMTP_URL",
+        SMTP_URL,
+        "",
+        "the SMTP server mail goes through (required in production); unset: mail is kept and "
+        "shown at /dev/mail",
+    ),
+    Setting(
+        "AFTERGLOW_MAIL_FROM",
+        MAIL_ADDRESS,
+        "",
+        "the address mail is sent from (required in production; else afterglow@localhost)",
+    ),
+    Setting(
+        "AFTERGLOW_MAIL_DISPLAY_NAME", DISPLAY_NAME, "Afterglow", "the sender's name on every email"
+    ),
+    Setting(
+        "AFTERGLOW_REQUIRE_VERIFIED_EMAIL",
+        FLAG,
+        "0",
+        "`1`: a new account signs in only once its address is confirmed",
+        production_fallback="1",  # dev and tests stay one step: sign up, signed in
+    ),
 )
 
 _BY_FIELD: dict[str, Setting[Any]] = {setting.field: setting for setting in SETTINGS}
@@ -184,6 +312,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     env: Environment = _default("env")
     database_url: str | None = _default("database_url")
+    app_database_url: str | None = _default("app_database_url")
     host: str = _default("host")
     port: int = _default("port")
     data_dir: Path = _default("data_dir")
@@ -195,8 +324,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     push_concurrency: int = _default("push_concurrency")
     push_timeout: float = _default("push_timeout")
     push_lease_seconds: int = _default("push_lease_seconds")
+    push_services: tuple[str, ...] = _default("push_services")
     migrate_on_start: bool = _default("migrate_on_start")
     public_url: str = _default("public_url")
+    forwarded_allow_ips: tuple[str, ...] = _default("forwarded_allow_ips")
+    openapi: bool = _default("openapi")
     db_pool_size: int = _default("db_pool_size")
     db_timeout: float = _default("db_timeout")
     patient_idle_days: int = _default("patient_idle_days")
@@ -204,6 +336,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     clinician_idle_minutes: int = _default("clinician_idle_minutes")
     clinician_absolute_hours: int = _default("clinician_absolute_hours")
     log_level: str = _default("log_level")
+    smtp_url: str | None = _default("smtp_url")
+    mail_from: str | None = _default("mail_from")
+    mail_display_name: str = _default("mail_display_name")
+    require_verified_email: bool = _default("require_verified_email")
 
     @property
     def https(self) -> bool:
@@ -218,7 +354,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         environ = os.environ if environ is None else environ
         # The environment comes first: other defaults and requirements depend on it.
-        mode = _BY_FIELD["env"].read(environ, dev=False)
+        mode = _BY_FIELD["env"].read(environ)
         if mode == "production":
             missing = [
                 s.env for s in SETTINGS if s.required_in_production and not environ.get(s.env)
@@ -226,7 +362,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             if missing:
                 names = " and ".join(missing)
                 raise ConfigError(f"{names} must be set when AFTERGLOW_ENV=production")
-        values = {setting.field: setting.read(environ, dev=mode == "dev") for setting in SETTINGS}
+            if len(environ["AFTERGLOW_SECRET_KEY"].encode()) < SECRET_KEY_MIN_BYTES:
+                raise ConfigError(
+                    f"AFTERGLOW_SECRET_KEY must be at least {SECRET_KEY_MIN_BYTES} bytes when "
+                    "AFTERGLOW_ENV=production (e.g. python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(32))')"
+                )
+        values = {setting.field: setting.read(environ, mode) for setting in SETTINGS}
         # Outside production a missing secret is made once in the data dir, so sessions survive
         # restarts.
         if not values["secret_key"]:

@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from litestar import Litestar
 
@@ -26,8 +25,10 @@ from server.config import Settings
 from server.services import passwords
 from tests.helpers.accounts import make_clinician, register
 from tests.helpers.client import Client
+from tests.helpers.database import create_owned_database, drop_owned_database
 from tests.helpers.database import server_url as find_server_url
-from tests.helpers.database import with_database
+from tests.helpers.mail_server import MailServer, assert_neutral
+from tests.helpers.push_service import push_services
 
 
 @pytest.fixture(autouse=True)
@@ -44,18 +45,11 @@ def server_url() -> str:
 
 @pytest.fixture(scope="session")
 def database_url(server_url: str) -> Iterator[str]:
+    """The owner's URL of the run's database. The owner is no superuser, so row-level security
+    binds it as in production; the app derives its own login (afterglow_app) from this URL."""
     name = f"afterglow_test_{secrets.token_hex(4)}"
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(server_url)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    yield with_database(server_url, name)
-    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    yield asyncio.run(create_owned_database(server_url, name))
+    asyncio.run(drop_owned_database(server_url, name))
 
 
 @pytest.fixture(scope="session")
@@ -72,6 +66,7 @@ def settings(database_url: str, data_dir: Path) -> Settings:
         secret_key=secrets.token_urlsafe(32),
         worker=False,
         clinic_phone="+1 555 0100",
+        push_services=tuple(push_services().split(",")),
     )
 
 
@@ -101,9 +96,9 @@ async def app(settings: Settings) -> AsyncIterator[Litestar]:
 @pytest.fixture(scope="session")
 async def pool(app: Litestar, settings: Settings) -> AsyncIterator[db.Pool]:
     """A pool for the tests themselves, to check what was stored: unlike the app's, it works as
-    the database owner, so row-level security does not narrow what a test sees."""
+    the database owner, whose row-level security policy sees every row."""
     assert settings.database_url
-    test_pool = await db.create_pool(settings.database_url, settings, app_role=False)
+    test_pool = await db.create_pool(settings.database_url, settings)
     yield test_pool
     await test_pool.close()
 
@@ -152,3 +147,13 @@ async def embedded_postgres() -> AsyncIterator[Any]:
     finally:
         await asyncio.to_thread(server.cleanup)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def mail_server() -> Iterator[MailServer]:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it accepts. Whatever any test
+    had sent to it is checked at the end: no email may say anything about health."""
+    with MailServer.running() as server:
+        yield server
+        for message in server.messages:
+            assert_neutral(message)

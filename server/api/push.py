@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from server.domain.devices import ENDPOINT_MAX
 from server.services import devices
-from server.web import AppSettings, CurrentUser, DbPool, Input, JSONBody, signed_in
+from server.web import (
+    AppSettings,
+    CurrentUser,
+    DbPool,
+    Input,
+    JSONBody,
+    client_address,
+    signed_in,
+)
 
 Endpoint = Annotated[str, msgspec.Meta(max_length=ENDPOINT_MAX * 2)]
 Key = Annotated[str, msgspec.Meta(max_length=200)]
@@ -59,6 +67,7 @@ class PushController(Controller):
     @post("/subscriptions", guards=[signed_in])
     async def subscribe(
         self,
+        request: Request[Any, Any, Any],
         data: JSONBody[SubscriptionIn],
         user: CurrentUser,
         pool: DbPool,
@@ -66,7 +75,13 @@ class PushController(Controller):
     ) -> Response[SubscriptionOut]:
         """Add this device (201), or refresh it (200). A user may have several devices."""
         saved, created = await devices.subscribe(
-            pool, settings, user.id, data.endpoint, data.keys.p256dh, data.keys.auth
+            pool,
+            settings,
+            user,
+            data.endpoint,
+            data.keys.p256dh,
+            data.keys.auth,
+            client_address(request),
         )
         return Response(
             SubscriptionOut(id=saved.id, endpoint=saved.endpoint, created_at=saved.created_at),

@@ -4,8 +4,10 @@ and the clinician accounts operators make from the command line."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Mapping
 from typing import Any
+from uuid import UUID
 
 import msgspec
 
@@ -17,19 +19,22 @@ from server.domain.accounts import (
     check_display_name,
     check_password,
     check_timezone,
+    fold_email,
     normalise_email,
 )
-from server.errors import AppError, InvalidField
-from server.services import passwords, sessions, throttle
+from server.domain.mail import Kind
+from server.errors import AppError, Conflict, Forbidden, InvalidField, TooManyAttempts
+from server.services import mail, passwords, sessions, throttle
 from server.services.reminders import change_prefs
 from server.services.sessions import NewSession
-from server.store import audit
+from server.store import account_tokens, audit
 from server.store import reminders as reminder_store
 from server.store import sessions as session_store
 from server.store import users as user_store
 
 ACCOUNT_LIMIT = 5  # failed sign-ins per account in the throttle window (15 minutes)
 ADDRESS_LIMIT = 20  # ... and per address
+SIGN_UP_LIMIT = 20  # counted sign-ups per client address in the throttle window (see register)
 
 
 class NewAccount(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,21 +67,73 @@ async def create_account(conn: Connection, account: NewAccount, role: Role) -> U
 
 
 async def register(
-    pool: Pool, settings: Settings, *, email: str, password: str, display_name: str, timezone: str
-) -> tuple[User, NewSession]:
-    """A patient account, signed in. Clinicians come from the command line."""
+    pool: Pool,
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    timezone: str,
+    address: str,
+) -> tuple[User, NewSession] | None:
+    """A patient account. Clinicians come from the command line.
+
+    Without email verification, signed in at once; an address that has an account is refused
+    (409), and those refusals count against the client's address, so the form cannot test a
+    list of addresses quickly. With verification, None ("check your email") for every address:
+    a new one gets a link to confirm it, and the owner of an address that has an account a
+    notice that someone tried; the answer, and the work before it, do not say which, and every
+    sign-up counts against the client's address, as each mails someone."""
+    by_address = "signup:" + address
+    await throttle.check(pool, [(by_address, SIGN_UP_LIMIT)], "Too many sign-ups.")
     account = await new_account(
         email=email, password=password, display_name=display_name, timezone=timezone
     )
+    if settings.require_verified_email:
+        await throttle.failed(pool, (by_address,))
+        async with transaction(pool) as conn:
+            try:
+                async with conn.transaction():  # a savepoint: the address may be taken
+                    await create_account(conn, account, "patient")
+                kind: Kind = "verify_email"
+            except Conflict:
+                kind = "registration_attempt"
+            await mail.queue(conn, account.email, kind)
+        return None
+    try:
+        async with transaction(pool) as conn:
+            user = await create_account(conn, account, "patient")
+    except Conflict:
+        await throttle.failed(pool, (by_address,))
+        raise
+    return user, await sessions.start_session(pool, settings, user, account.password_hash)
+
+
+async def _require_confirmed_address(pool: Pool, user: User) -> None:
+    """Sign-in of a patient whose address is not confirmed yet waits for it: a new link is
+    mailed (not more than one every few minutes) and the sign-in refused."""
     async with transaction(pool) as conn:
-        user = await create_account(conn, account, "patient")
-    return user, await sessions.start_session(pool, settings, user)
+        if await account_tokens.email_verified(conn, user.id):
+            return
+        await mail.queue(conn, user.email, "verify_email")
+    raise Forbidden(
+        "Confirm your email address first: open the link we have emailed you, then sign in."
+    )
 
 
-def _throttle_keys(email: str, address: str) -> tuple[str, str]:
-    # The account key is a hash: unknown emails typed at the login form are not kept.
-    account = "acct:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()
-    return account, "addr:" + address
+def _throttle_keys(settings: Settings, email: str, address: str) -> tuple[str, str]:
+    # The account key is keyed with the secret: whatever is typed at the login form (someone
+    # else's email, a password in the wrong field) is not kept, nor can it be tested against a
+    # stored key by hashing guesses. Folded as it is looked up, so a lookalike spelling counts
+    # against the same account.
+    typed = fold_email(email).lower().encode()
+    digest = hmac.new(settings.secret_key.encode(), b"sign-in throttle\0" + typed, hashlib.sha256)
+    return "acct:" + digest.hexdigest(), "addr:" + address
+
+
+def _trail_of(user: User) -> UUID | None:
+    """Whose access log a user's own act goes in: a patient's; a clinician's concern no patient."""
+    return user.id if user.role == "patient" else None
 
 
 async def sign_in(
@@ -90,27 +147,51 @@ async def sign_in(
 ) -> tuple[User, NewSession]:
     """A new session for the right password; the session the browser had is ended (a token
     planted before sign-in is useless). Throttled per account and per address."""
-    account, by_address = _throttle_keys(email, address)
-    await throttle.check(
-        pool, [(account, ACCOUNT_LIMIT), (by_address, ADDRESS_LIMIT)], "Too many failed sign-ins."
-    )
+    account, by_address = _throttle_keys(settings, email, address)
+    try:
+        await throttle.check(
+            pool,
+            [(account, ACCOUNT_LIMIT), (by_address, ADDRESS_LIMIT)],
+            "Too many failed sign-ins.",
+        )
+    except TooManyAttempts:
+        await _note_refusal(pool, email, account, address)
+        raise
     async with transaction(pool) as conn:
-        found = await user_store.credentials_by_email(conn, email.strip())
+        found = await user_store.credentials_by_email(conn, fold_email(email))
     user, password_hash = found if found else (None, None)
-    if not await passwords.verify_password(password_hash, password) or user is None:
+    if (
+        not await passwords.verify_password(password_hash, password)
+        or user is None
+        or password_hash is None
+    ):
         await throttle.failed(pool, (account, by_address))
+        if user is not None:  # an unknown email leaves no trace but the keyed counter
+            async with transaction(pool) as conn:
+                await audit.note_sign_in(conn, user.id, "sign_in_failed", address)
         raise AppError("Email or password is incorrect.", status=401)
     await throttle.forget(pool, account)
+    if settings.require_verified_email and user.role == "patient":
+        await _require_confirmed_address(pool, user)
     if old_token:
         await sessions.end_session(pool, old_token)
-    session = await sessions.start_session(pool, settings, user)
+    session = await sessions.start_session(pool, settings, user, password_hash)
     async with transaction(pool) as conn:
-        # A patient's sign-ins appear in their access log; a clinician's concern no patient.
-        patient_id = user.id if user.role == "patient" else None
         await audit.record(
-            conn, actor=user, patient_id=patient_id, action="sign_in", address=address
+            conn, actor=user, patient_id=_trail_of(user), action="sign_in", address=address
         )
     return user, session
+
+
+async def _note_refusal(pool: Pool, email: str, account_key: str, address: str) -> None:
+    """A sign-in the throttle refused goes in the account's trail, once a throttle window:
+    refusals cost an attacker nothing, so each one would let them fill it."""
+    if not await throttle.first_refusal(pool, account_key):
+        return
+    async with transaction(pool) as conn:
+        found = await user_store.credentials_by_email(conn, fold_email(email))
+        if found is not None:
+            await audit.note_sign_in(conn, found[0].id, "sign_in_blocked", address)
 
 
 async def sign_out(pool: Pool, token: str | None) -> None:
@@ -118,8 +199,21 @@ async def sign_out(pool: Pool, token: str | None) -> None:
         await sessions.end_session(pool, token)
 
 
+async def sign_out_everywhere(pool: Pool, user: User, address: str) -> None:
+    """End every session of this account, this one too (a lost phone, a shared computer)."""
+    async with transaction(pool) as conn:
+        await audit.record(
+            conn,
+            actor=user,
+            patient_id=_trail_of(user),
+            action="sign_out_everywhere",
+            address=address,
+        )
+        await session_store.delete_sessions_of(conn, user.id)
+
+
 async def change_password(
-    pool: Pool, user: User, *, current: str, new: str, keep_token: str | None
+    pool: Pool, user: User, *, current: str, new: str, keep_token: str | None, address: str
 ) -> None:
     """Change the password and end every other session of this account."""
     check_password(new, "new_password")
@@ -133,6 +227,13 @@ async def change_password(
         await session_store.delete_sessions_of(
             conn, user.id, keep=sessions.token_hash(keep_token or "")
         )
+        await audit.record(
+            conn,
+            actor=user,
+            patient_id=_trail_of(user),
+            action="password_change",
+            address=address,
+        )
 
 
 async def update_profile(
@@ -140,6 +241,8 @@ async def update_profile(
     user: User,
     profile: Mapping[str, Any],
     reminders: Mapping[str, Any] | None = None,
+    *,
+    address: str,
 ) -> User:
     """Change the fields given (display_name, timezone, clinic_phone) and, for a patient, their
     reminder preferences; reminders follow a new time zone at once."""
@@ -159,10 +262,22 @@ async def update_profile(
         elif "timezone" in changes:
             # Reminder times are local: a new zone moves every planned one.
             await reminder_store.replan_patient(conn, user.id)
+        if changes:  # which fields, never their values
+            await audit.record(
+                conn,
+                actor=user,
+                patient_id=_trail_of(user),
+                action="profile_change",
+                address=address,
+                detail={"fields": sorted(changes)},
+            )
     return updated
 
 
-async def erase(pool: Pool, user: User) -> None:
-    """Erase the account and every row of its data (cascades from users)."""
+async def erase(pool: Pool, user: User, address: str) -> None:
+    """Erase the account and every row of its data (cascades from users). What clinicians saw,
+    exported or changed of a patient's data stays accounted for under a random id that leads
+    back to no one (migrations/0012)."""
     async with transaction(pool) as conn:
+        await audit.record_erasure(conn, user.id, address)
         await user_store.delete_user(conn, user.id)

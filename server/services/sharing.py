@@ -38,6 +38,15 @@ ACTION_LABELS: dict[str, str] = {
     "export_csv": "Exported your log (CSV)",
     "export_fhir": "Exported your log (FHIR)",
     "infusion_change": "Changed an infusion",
+    "sign_in_failed": "Tried to sign in with a wrong password",
+    "sign_in_blocked": "Was stopped from signing in after too many wrong passwords",
+    "password_change": "Changed the password",
+    "profile_change": "Changed the profile",
+    "device_add": "Added a device for reminders",
+    "data_export": "Downloaded all your data",
+    "account_delete": "Deleted the account",
+    "password_reset": "Chose a new password through an emailed link",
+    "sign_out_everywhere": "Signed out on every device",
 }
 
 
@@ -95,6 +104,8 @@ async def create_share(
 async def accept_share(pool: Pool, clinician: User, typed: str, address: str) -> Share:
     """Bind a code to the clinician, or raise: 400 malformed, 404 unknown/used/expired/revoked,
     409 already shared, 429 too many wrong codes."""
+    # Plain keys, unlike sign-in's keyed hash of a typed email: a signed-in clinician's id and
+    # their address are what the audit trail holds of them anyway, and nothing typed is kept.
     keys = (f"share:acct:{clinician.id}", f"share:addr:{address}")
     await throttle.check(
         pool, list(zip(keys, (ACCEPT_LIMIT, ADDRESS_LIMIT), strict=True)), "Too many wrong codes."

@@ -36,3 +36,15 @@ async def failed(pool: Pool, keys: Sequence[str]) -> None:
 async def forget(pool: Pool, key: str) -> None:
     async with transaction(pool) as conn:
         await counters.clear_failures(conn, key)
+
+
+async def first_refusal(pool: Pool, key: str) -> bool:
+    """True for the first refusal of ``key`` inside the window, False for the ones after it."""
+    async with transaction(pool) as conn:
+        return await counters.mark_once(conn, "refused:" + key, WINDOW)
+
+
+async def prune(pool: Pool) -> int:
+    """Forget every failure that has left the window (the worker's pruning pass)."""
+    async with transaction(pool) as conn:
+        return await counters.delete_older_than(conn, WINDOW)

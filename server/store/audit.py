@@ -1,7 +1,8 @@
 """The audit trail: append-only rows of who did what to which patient's data, from where.
 
 The table refuses UPDATE and DELETE (a trigger); rows about a patient go only when the patient's
-account is erased.
+account is erased, and then what clinicians saw of their data stays in ``disclosures`` under a
+random id.
 """
 
 from __future__ import annotations
@@ -27,7 +28,27 @@ Action = Literal[
     "export_csv",
     "export_fhir",
     "infusion_change",
+    "sign_in_failed",
+    "sign_in_blocked",
+    "password_change",
+    "profile_change",
+    "device_add",
+    "data_export",
+    "account_delete",
+    "password_reset",  # written by afterglow_reset_password (migrations/0013)
+    "sign_out_everywhere",
 ]
+SignInTrouble = Literal["sign_in_failed", "sign_in_blocked"]
+
+# A clinician's acts on a patient's data: an accounting of them outlives the patient's account.
+DISCLOSURES: tuple[Action, ...] = (
+    "view_summary",
+    "view_patient_list",
+    "view_infusions",
+    "export_csv",
+    "export_fhir",
+    "infusion_change",
+)
 
 
 class AuditEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -63,6 +84,23 @@ async def record(
         address,
         detail,
     )
+
+
+async def note_sign_in(
+    conn: Connection, account: UUID, action: SignInTrouble, address: str
+) -> None:
+    """A failed or refused sign-in into ``account``, by whoever typed its password (a request
+    with no grant yet: written by a function of migrations/0012)."""
+    await conn.execute("SELECT afterglow_note_sign_in($1, $2, $3)", account, action, address)
+
+
+async def record_erasure(conn: Connection, account: UUID, address: str) -> UUID:
+    """Before ``account`` is deleted: its disclosures kept under a new random subject id, and the
+    erasure's own row, which names no patient (migrations/0012). Returns the subject id."""
+    subject: UUID = await conn.fetchval(
+        "SELECT afterglow_erasure($1, $2, $3)", account, list(DISCLOSURES), address
+    )
+    return subject
 
 
 async def record_many(

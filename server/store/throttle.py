@@ -34,3 +34,23 @@ async def record_failure(conn: Connection, keys: list[str], window: timedelta) -
 
 async def clear_failures(conn: Connection, key: str) -> None:
     await conn.execute("DELETE FROM login_failures WHERE key = $1", key)
+
+
+async def mark_once(conn: Connection, key: str, window: timedelta) -> bool:
+    """A row for ``key`` unless it has one inside the window: True if this call added it."""
+    added: bool | None = await conn.fetchval(
+        """INSERT INTO login_failures (key)
+           SELECT $1 WHERE NOT EXISTS (
+               SELECT FROM login_failures WHERE key = $1 AND at > now() - $2::interval)
+           RETURNING true""",
+        key,
+        window,
+    )
+    return bool(added)
+
+
+async def delete_older_than(conn: Connection, window: timedelta) -> int:
+    result: str = await conn.execute(
+        "DELETE FROM login_failures WHERE at <= now() - $1::interval", window
+    )
+    return int(result.split()[-1])
