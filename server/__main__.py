@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 
 import asyncpg
+import uvicorn
 
 from server import db
 from server.config import ConfigError, Settings
@@ -34,20 +36,42 @@ async def connect(settings: Settings) -> db.Connection:
 
 @command("serve")
 def serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     from server.app import create_app
 
     host = args.host or settings.host
     port = args.port or settings.port
     app = create_app(settings)
-    print(f"Afterglow is starting on http://{host}:{port}", flush=True)
     # X-Forwarded-For is the app's to read (AFTERGLOW_FORWARDED_ALLOW_IPS), not uvicorn's: its
     # own reading trusts 127.0.0.1 and takes any text as the client's address.
-    uvicorn.run(
+    config = uvicorn.Config(
         app, host=host, port=port, log_level="warning", proxy_headers=False, server_header=False
     )
-    return 0
+    server = _SaysWhenReady(config, ready_line(host, port))
+    server.run()
+    return 0 if server.started else 3
+
+
+def ready_line(host: str, port: int) -> str:
+    """The one line `serve` prints once the app answers: where, and how to begin."""
+    url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    return (
+        f"Afterglow is ready at {url} (patients start at {url}/signup; "
+        "a demo clinic to look around: make demo)"
+    )
+
+
+class _SaysWhenReady(uvicorn.Server):
+    """uvicorn's server, printing ``line`` once it answers: after start-up (the database up,
+    migrations applied) and with its socket listening, not before."""
+
+    def __init__(self, config: uvicorn.Config, line: str) -> None:
+        super().__init__(config)
+        self.line = line
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and not self.should_exit:
+            print(self.line, flush=True)
 
 
 @command("migrate")
@@ -82,6 +106,27 @@ async def create_clinician(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await conn.close()
     print(f"created clinician {user.id}")
+    return 0
+
+
+@command("reset-mfa")
+async def reset_mfa(args: argparse.Namespace, settings: Settings) -> int:
+    """For someone who lost both their phone and their recovery codes: the account's second
+    factor removed, every session of it ended, an audit row written. Check who is asking first."""
+    from server.services import mfa
+
+    pool = await db.create_pool(await db.database_url(settings), settings, min_size=1, max_size=1)
+    try:
+        user = await mfa.reset(pool, args.email)
+    except AppError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    finally:
+        await pool.close()
+    print(
+        f"second factor removed and every session ended for {user.role} {user.id}; "
+        "they sign in with their password and set up a new one"
+    )
     return 0
 
 
@@ -135,6 +180,10 @@ def parser() -> argparse.ArgumentParser:
     clinician.add_argument("--email", required=True)
     clinician.add_argument("--name", required=True)
     clinician.add_argument("--timezone", default="UTC")
+    reset = sub.add_parser(
+        "reset-mfa", help="remove an account's second factor and end its sessions (audited)"
+    )
+    reset.add_argument("--email", required=True)
     sub.add_parser("worker", help="run the reminder worker (planner and push dispatcher)")
     sub.add_parser("demo-data", help="make (or remake) a demo clinic and print its logins")
     keys = sub.add_parser("vapid-keys", help="make the VAPID key pair once (never replaced)")

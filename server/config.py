@@ -44,6 +44,15 @@ def _environment(raw: str) -> Environment:
     return cast(Environment, raw)
 
 
+MfaPolicy = Literal["required", "optional"]
+
+
+def _mfa_policy(raw: str) -> MfaPolicy:
+    if raw not in get_args(MfaPolicy):
+        raise ValueError(raw)
+    return cast(MfaPolicy, raw)
+
+
 def _flag(raw: str) -> bool:
     if raw not in ("0", "1"):
         raise ValueError(raw)
@@ -297,6 +306,25 @@ SETTINGS: tuple[Setting[Any], ...] = (
         "`1`: a new account signs in only once its address is confirmed",
         production_fallback="1",  # dev and tests stay one step: sign up, signed in
     ),
+    Setting(
+        "AFTERGLOW_CLINICIAN_MFA",
+        Parser(_mfa_policy, "required or optional"),
+        "optional",
+        "`required`: a clinician sees no patient data before setting up a second factor",
+        production_fallback="required",  # dev and tests stay one step: the demo clinician
+    ),
+    Setting(
+        "AFTERGLOW_CLINIC_ALERT_EMAIL",
+        MAIL_ADDRESS,
+        "",
+        "the clinic's on-call address: an alert nobody acknowledged in time is mailed there",
+    ),
+    Setting(
+        "AFTERGLOW_ALERT_ESCALATE_MINUTES",
+        INT,
+        "240",
+        "minutes an alert may stay unacknowledged before it is escalated",
+    ),
 )
 
 _BY_FIELD: dict[str, Setting[Any]] = {setting.field: setting for setting in SETTINGS}
@@ -340,6 +368,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     mail_from: str | None = _default("mail_from")
     mail_display_name: str = _default("mail_display_name")
     require_verified_email: bool = _default("require_verified_email")
+    clinician_mfa: MfaPolicy = _default("clinician_mfa")
+    clinic_alert_email: str | None = _default("clinic_alert_email")
+    alert_escalate_minutes: int = _default("alert_escalate_minutes")
 
     @property
     def https(self) -> bool:

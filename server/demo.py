@@ -32,7 +32,7 @@ from server.domain.instruments import AssessmentContent
 from server.domain.logbook import ASSESSMENTS, CHECKINS, INFUSIONS, Entry, LogKind
 from server.domain.records import SideEffect
 from server.domain.sharing import code_hash, new_code
-from server.services import logbook, passwords
+from server.services import logbook, mfa, passwords
 from server.services.access import own_access
 from server.store import audit
 from server.store import shares as share_store
@@ -350,15 +350,29 @@ async def run(settings: Settings) -> int:
     # An operator command writing many patients' logs: it works as the tables' owner (the
     # migrating user), whose row-level security policy lets it see every patient.
     pool = await db.create_pool(url, settings, min_size=1, max_size=1)
+    secret = None
     try:
         async with pool.acquire() as conn:
             logins = await create_demo_clinic(
                 conn, progress=lambda name: print(f"  made {name}", flush=True)
             )
+            if settings.clinician_mfa == "required":
+                secret = await mfa.give_demo_totp(conn, CLINICIAN_EMAIL)
     finally:
         await pool.close()
     print(f"\nDemo clinic ready. Every demo account's password is: {DEMO_PASSWORD}")
     for login in logins:
         print(f"  {login.role:<9} {login.name:<18} {login.email}")
     print("Sign in at /login: the clinician sees the patient list at /clinician.")
+    if secret is None:
+        print(
+            "Two-step sign-in is optional here (AFTERGLOW_CLINICIAN_MFA=optional, the dev "
+            "default): the clinician signs in with the password alone."
+        )
+    else:
+        print(
+            "Clinicians need two-step sign-in here (AFTERGLOW_CLINICIAN_MFA=required): add this "
+            f"key to an authenticator app (time-based) and enter its code after the password:\n"
+            f"  {secret}"
+        )
     return 0

@@ -30,10 +30,15 @@ DB_UNAVAILABLE: tuple[type[BaseException], ...] = (
 )
 
 
+# Where the problem types of our own live: a client tells them apart by the URI's last segment.
+PROBLEM_TYPES = "https://afterglow.example/problems/"
+
+
 class AppError(Exception):
     """An error a client can act on. Raise it anywhere below the HTTP layer."""
 
     status = 400
+    type = "about:blank"  # RFC 9457: no more to say than the status
 
     def __init__(
         self,
@@ -78,6 +83,31 @@ class NotFound(AppError):
         super().__init__(detail, field=field)
 
 
+class SecondFactorRequired(Forbidden):
+    """A clinician without a second factor where AFTERGLOW_CLINICIAN_MFA=required: no patient
+    data until they set one up."""
+
+    type = PROBLEM_TYPES + "mfa-required"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Set up a second factor (an authenticator app) before you open patient data: "
+            "go to /mfa/setup."
+        )
+
+
+class ReauthenticationRequired(Forbidden):
+    """A step that asks its owner to prove who they are again (services/reauthentication.py)."""
+
+    type = PROBLEM_TYPES + "reauthentication-required"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Confirm it is you first: enter your password (or a code from your authenticator "
+            "app) again."
+        )
+
+
 class Conflict(AppError):
     status = 409
 
@@ -111,7 +141,11 @@ class Problem(msgspec.Struct, omit_defaults=True):
 
 def problem_of(exc: AppError) -> Problem:
     return Problem(
-        title=title_of(exc.status), status=exc.status, detail=exc.detail, field=exc.field
+        title=title_of(exc.status),
+        status=exc.status,
+        detail=exc.detail,
+        type=exc.type,
+        field=exc.field,
     )
 
 

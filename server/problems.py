@@ -140,7 +140,8 @@ def _default(status: int) -> str:
 _DOCUMENTED = {
     "400": "Invalid input; `field` names the offending value",
     "401": "Not signed in",
-    "403": "Missing or invalid CSRF token, or the wrong kind of account",
+    "403": "Missing or invalid CSRF token, the wrong kind of account, or a step first: a second "
+    "factor (`type` ending in `mfa-required`) or a re-authentication (`reauthentication-required`)",
     "404": "Not found, or not yours to see",
     "409": "Conflicts with what is stored",
     "413": "Body larger than 256 KiB",

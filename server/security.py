@@ -56,16 +56,21 @@ _ANONYMOUS_PREFIXES = ("/static/", "/sw.js", "/manifest.webmanifest", "/healthz"
 
 
 def authentication_middleware(app: ASGIApp) -> ASGIApp:
-    """Sets ``request.user``: the signed-in User, or None. Guards (server/web.py) decide who may
-    call what; handlers read the user they were given."""
+    """Sets ``request.user``: the signed-in User, or None; and ``request.auth``: the session's
+    SessionState, or None. A session still waiting for its second factor has no user: every
+    guard refuses it, but the step that passes the factor and sign-out. Guards (server/web.py)
+    decide who may call what; handlers read the user they were given."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == ScopeType.HTTP:
-            scope["user"] = None
+            scope["user"] = scope["auth"] = None
             if not scope["path"].startswith(_ANONYMOUS_PREFIXES):
                 token = session_token(Request(scope))
                 if token is not None:
-                    scope["user"] = await sessions.user_for_token(scope["app"].state.pool, token)
+                    state = await sessions.session_for_token(scope["app"].state.pool, token)
+                    scope["auth"] = state
+                    if state is not None and not state.second_factor_pending:
+                        scope["user"] = state.user
         await app(scope, receive, send)
 
     return middleware

@@ -19,8 +19,8 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import JSONBody
 
 from server.config import Settings
-from server.domain.accounts import Role, User
-from server.errors import AppError, Forbidden, NotSignedIn
+from server.domain.accounts import Role, SessionState, User
+from server.errors import AppError, Forbidden, NotSignedIn, SecondFactorRequired
 from server.services import Pool
 
 # Handler parameters named `pool`, `settings` and `user` are injected by name (see app.py).
@@ -64,17 +64,40 @@ class WrongRole(Forbidden):
         self.role = role
 
 
-def signed_in(connection: Connection, _: BaseRouteHandler) -> None:
-    if connection.user is None:
-        raise NotSignedIn()
-
-
-def _only(connection: Connection, role: Role) -> None:
+def _signed_in(connection: Connection) -> User:
     user: User | None = connection.user
     if user is None:
+        state: SessionState | None = connection.auth
+        if state is not None and state.second_factor_pending:
+            raise NotSignedIn(
+                "Finish signing in: enter the code from your authenticator app "
+                "(POST /api/v1/auth/mfa/verify)."
+            )
         raise NotSignedIn()
+    return user
+
+
+def _second_factor_if_required(connection: Connection, user: User) -> None:
+    """A clinician opens every patient who shares with them: where AFTERGLOW_CLINICIAN_MFA is
+    `required`, not before their account has a second factor (a session of such an account got
+    past it at sign-in, migrations/0017)."""
+    settings: Settings = connection.app.state.settings
+    if user.role != "clinician" or settings.clinician_mfa != "required":
+        return
+    state: SessionState | None = connection.auth
+    if state is None or not state.second_factor:
+        raise SecondFactorRequired()
+
+
+def signed_in(connection: Connection, _: BaseRouteHandler) -> None:
+    _signed_in(connection)
+
+
+def _only(connection: Connection, role: Role) -> User:
+    user = _signed_in(connection)
     if user.role != role:
         raise WrongRole(f"Only a {role} account can do this.", user.role)
+    return user
 
 
 def patients_only(connection: Connection, _: BaseRouteHandler) -> None:
@@ -82,7 +105,14 @@ def patients_only(connection: Connection, _: BaseRouteHandler) -> None:
 
 
 def clinicians_only(connection: Connection, _: BaseRouteHandler) -> None:
-    _only(connection, "clinician")
+    """Every clinician route is about their patients: the second factor where required, too."""
+    _second_factor_if_required(connection, _only(connection, "clinician"))
+
+
+def patient_data(connection: Connection, _: BaseRouteHandler) -> None:
+    """Routes of a patient's data that the patient and their clinicians share (the access check
+    then says whose): signed in, and a clinician with a second factor where it is required."""
+    _second_factor_if_required(connection, _signed_in(connection))
 
 
 def provide_user(request: Request[Any, Any, Any]) -> User:

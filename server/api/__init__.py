@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
+from server.api.alerts import ALERT_ROUTES
 from server.api.auth import AuthController, MeController
 from server.api.export import export_me
 from server.api.health import healthz, readyz
 from server.api.log import log_routes
+from server.api.mfa import SecondFactorController
+from server.api.passkeys import PASSKEY_ROUTES
 from server.api.patients import PATIENT_ROUTES
 from server.api.push import PushController
 from server.api.recovery import RecoveryController
@@ -24,6 +27,8 @@ def api_routes() -> list[ControllerRouterHandler]:
         readyz,
         AuthController,
         RecoveryController,
+        SecondFactorController,
+        *PASSKEY_ROUTES,
         MeController,
         *log_routes(),
         SyncController,
@@ -32,4 +37,5 @@ def api_routes() -> list[ControllerRouterHandler]:
         RemindersController,
         *SHARE_ROUTES,
         *PATIENT_ROUTES,
+        *ALERT_ROUTES,
     ]

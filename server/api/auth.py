@@ -15,11 +15,13 @@ from litestar.status_codes import (
     HTTP_204_NO_CONTENT,
 )
 
-from server.api.recovery import Accepted
+from server.api.recovery import Accepted, Token
 from server.api.reminders import RemindersPatch, changes_of
+from server.config import Settings
 from server.domain.accounts import PASSWORD_MAX, User
 from server.security import session_cookie, session_token
 from server.services import accounts
+from server.services.sessions import NewSession
 from server.web import (
     AppSettings,
     CurrentUser,
@@ -53,9 +55,19 @@ class LoginIn(Input):
     password: Password
 
 
+class LinkIn(Input):
+    token: Token
+
+
 class PasswordChangeIn(Input):
-    current_password: Password
     new_password: Password
+    current_password: Password | msgspec.UnsetType = msgspec.UNSET  # or a re-authentication
+
+
+class SecondStep(msgspec.Struct):
+    """The password was right; the account's second factor comes next."""
+
+    mfa_required: bool = True
 
 
 class ProfilePatch(Input):
@@ -77,6 +89,12 @@ class Me(msgspec.Struct):
 
 def me_of(user: User) -> Me:
     return msgspec.convert(user, Me, from_attributes=True)
+
+
+def entered(settings: Settings, user: User, session: NewSession) -> Response[Me | SecondStep]:
+    """The answer to a sign-in: the account, or (its second factor still to come) only that."""
+    body: Me | SecondStep = SecondStep() if session.second_factor_pending else me_of(user)
+    return Response(body, cookies=[session_cookie(settings, session)])
 
 
 class AuthController(Controller):
@@ -108,7 +126,9 @@ class AuthController(Controller):
     @post("/login", status_code=HTTP_200_OK)
     async def login(
         self, request: AnyRequest, data: JSONBody[LoginIn], pool: DbPool, settings: AppSettings
-    ) -> Response[Me]:
+    ) -> Response[Me | SecondStep]:
+        """Sign in. For an account with a second factor, 200 {"mfa_required": true} and a
+        session that can only pass it (POST /api/v1/auth/mfa/verify) or sign out."""
         user, session = await accounts.sign_in(
             pool,
             settings,
@@ -117,7 +137,22 @@ class AuthController(Controller):
             address=client_address(request),
             old_token=session_token(request),
         )
-        return Response(me_of(user), cookies=[session_cookie(settings, session)])
+        return entered(settings, user, session)
+
+    @post("/login/link", status_code=HTTP_200_OK)
+    async def login_with_link(
+        self, request: AnyRequest, data: JSONBody[LinkIn], pool: DbPool, settings: AppSettings
+    ) -> Response[Me | SecondStep]:
+        """Sign in with the one-time link mailed to a locked account (its token), as the right
+        password would: to the second step where the account has a second factor."""
+        user, session = await accounts.sign_in_with_link(
+            pool,
+            settings,
+            token=data.token,
+            address=client_address(request),
+            old_token=session_token(request),
+        )
+        return entered(settings, user, session)
 
     @post("/logout", status_code=HTTP_204_NO_CONTENT)
     async def logout(
@@ -145,15 +180,22 @@ class AuthController(Controller):
         data: JSONBody[PasswordChangeIn],
         user: CurrentUser,
         pool: DbPool,
-    ) -> None:
-        """Change the password and end every other session of this account."""
-        await accounts.change_password(
+        settings: AppSettings,
+    ) -> Response[None]:
+        """Change the password, end every other session of this account, and go on under a
+        new session token. Without `current_password`, only within five minutes of a
+        re-authentication (403 `reauthentication-required` otherwise)."""
+        session = await accounts.change_password(
             pool,
             user,
-            current=data.current_password,
+            current=None if data.current_password is msgspec.UNSET else data.current_password,
             new=data.new_password,
-            keep_token=session_token(request),
+            token=session_token(request) or "",
+            state=request.auth,
             address=client_address(request),
+        )
+        return Response(
+            None, status_code=HTTP_204_NO_CONTENT, cookies=[session_cookie(settings, session)]
         )
 
 
@@ -186,8 +228,9 @@ class MeController(Controller):
     async def delete_me(
         self, request: AnyRequest, user: CurrentUser, pool: DbPool, settings: AppSettings
     ) -> Response[None]:
-        """Erase the account and every row of its data (cascades from users)."""
-        await accounts.erase(pool, user, client_address(request))
+        """Erase the account and every row of its data (cascades from users). Only within five
+        minutes of a re-authentication (403 `reauthentication-required` otherwise)."""
+        await accounts.erase(pool, user, request.auth, client_address(request))
         return Response(
             None, status_code=HTTP_204_NO_CONTENT, cookies=[session_cookie(settings, None)]
         )

@@ -42,7 +42,7 @@ from server.web import (
     JSONBody,
     client_address,
     clinicians_only,
-    signed_in,
+    patient_data,
 )
 
 AnyRequest = Request[Any, Any, Any]
@@ -71,8 +71,13 @@ class Phq9Line(msgspec.Struct, kw_only=True):
     latest_day: date | None
     latest_band: str | None
     change_pct: float | None
-    response: bool
-    remission: bool
+    # Point-in-time verdicts on the latest PHQ-9; null without an eligible baseline (why:
+    # verdict_note). Definitions: server/domain/summary.py.
+    response: bool | None
+    remission: bool | None
+    partial_response: bool | None
+    relapse: bool | None
+    verdict_note: str | None
 
 
 class ClinicianPatient(msgspec.Struct, kw_only=True):
@@ -87,7 +92,7 @@ class ClinicianPatient(msgspec.Struct, kw_only=True):
 class PatientDataController(Controller):
     path = "/api/v1/patients/{patient_id:str}"
     tags = ["sharing"]
-    guards = [signed_in]
+    guards = [patient_data]
 
     @get("/summary")
     async def summary(

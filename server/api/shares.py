@@ -25,8 +25,8 @@ from server.web import (
     JSONBody,
     client_address,
     clinicians_only,
+    patient_data,
     patients_only,
-    signed_in,
 )
 
 LOG_PAGE_MAX = 200
@@ -73,7 +73,7 @@ def share_out(share: Share, viewer: User, now: datetime) -> ShareOut:
 class ShareController(Controller):
     path = "/api/v1/shares"
     tags = ["sharing"]
-    guards = [signed_in]
+    guards = [patient_data]
 
     @post("", status_code=HTTP_201_CREATED, guards=[patients_only])
     async def create(

@@ -33,6 +33,15 @@ class User(msgspec.Struct, frozen=True, kw_only=True):
         return ZoneInfo(self.timezone)
 
 
+class SessionState(msgspec.Struct, frozen=True, kw_only=True):
+    """A live session as a request finds it: whose it is, and how it stands."""
+
+    user: User
+    second_factor: bool  # the account has one
+    second_factor_pending: bool  # signed in with the password, the second factor still to come
+    reauthenticated_at: datetime  # when its owner last proved who they are
+
+
 class Access(msgspec.Struct, frozen=True):
     """Proof that ``viewer`` passed the access check for ``patient_id``'s data
     (server/services/access.py). Every store function of patient data takes one."""

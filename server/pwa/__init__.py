@@ -1,7 +1,8 @@
 """The web app: the patient's pages, the clinician's pages, the manifest and the service worker.
 
-Pages use the same guards as the JSON API, but a refusal is a redirect: signed out, to
-``/login?next=<page>``; signed in as the other kind of account, to that account's home.
+Pages use the same guards as the JSON API, but a refusal is a redirect: signed out (or the
+second factor still to come), to ``/login?next=<page>``; signed in as the other kind of account,
+to that account's home; a clinician who must set up a second factor first, to ``/mfa/setup``.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.template.config import TemplateConfig
 
-from server.errors import NotSignedIn
+from server.errors import NotSignedIn, SecondFactorRequired
 from server.pwa.clinician import CLINICIAN_PAGES
+from server.pwa.mfa import MFA_PAGES, SETUP
 from server.pwa.pages import PAGES
+from server.pwa.passkeys import PASSKEY_PAGES
 from server.pwa.recovery import RECOVERY_PAGES
 from server.pwa.sharing import SHARING_PAGES
 from server.pwa.shell import SHELL_ROUTES
@@ -43,10 +46,26 @@ def _home(_: Request[Any, Any, Any], error: WrongRole) -> Response[Any]:
     return Redirect(HOME[error.role])
 
 
+def _second_factor(_: Request[Any, Any, Any], __: SecondFactorRequired) -> Response[Any]:
+    return Redirect(SETUP)
+
+
 def pwa_router() -> Router:
     return Router(
         path="/",
-        route_handlers=[*PAGES, *RECOVERY_PAGES, *SHELL_ROUTES, *CLINICIAN_PAGES, *SHARING_PAGES],
-        exception_handlers={NotSignedIn: _sign_in, WrongRole: _home},
+        route_handlers=[
+            *PAGES,
+            *RECOVERY_PAGES,
+            *SHELL_ROUTES,
+            *CLINICIAN_PAGES,
+            *SHARING_PAGES,
+            *MFA_PAGES,
+            *PASSKEY_PAGES,
+        ],
+        exception_handlers={
+            NotSignedIn: _sign_in,
+            WrongRole: _home,
+            SecondFactorRequired: _second_factor,
+        },
         include_in_schema=False,
     )

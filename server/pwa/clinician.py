@@ -13,21 +13,24 @@ from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromPath, Parameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 from litestar.types import ControllerRouterHandler
 
 from server.domain.accounts import User
+from server.domain.alerts import KIND_LABELS, NOTE_MAX, Alert
+from server.domain.flags import PINNED, Flag
 from server.domain.infusion_effects import BUCKETS
 from server.domain.instruments import GAD7, PHQ9
+from server.domain.summary import NO_BASELINE, Phq9Part, Summary
 from server.errors import AppError
 from server.pwa import charts
-from server.services import clinic
+from server.services import alerts, clinic
 from server.services.clinic import Preset, SummaryPage
 from server.services.sharing import accept_share
 from server.timeutil import local_day, utc_now
-from server.web import CurrentUser, DbPool, client_address, clinicians_only, signed_in
+from server.web import CurrentUser, DbPool, client_address, clinicians_only, patient_data
 
 AnyRequest = Request[Any, Any, Any]
 PRESETS: tuple[tuple[Preset, str], ...] = (
@@ -40,11 +43,16 @@ PRINT_ROWS = 12  # flags and afterglow rows shown, so the page prints on two she
 BAND_LABELS = {b.id: b.label for b in (*PHQ9.bands, *GAD7.bands)}
 FLAG_LABELS = {
     "item9": "PHQ-9 item 9",
+    "relapse": "Relapse",
+    "mood_drop": "Mood drop",
+    "persisting_severe_effect": "Severe side effect persisting",
     "phq9_worse": "PHQ-9 worse",
     "severe_side_effect": "Severe side effect",
+    "phq9_overdue": "PHQ-9 overdue",
     "no_checkin": "No check-in",
 }
 TREND_LABELS = {
+    "relapse": "Relapse",
     "remission": "Remission",
     "response": "Response",
     "partial response": "Partial response",
@@ -110,7 +118,7 @@ async def patient_list(request: AnyRequest, pool: DbPool, user: CurrentUser) -> 
                 "band": BAND_LABELS.get(o.phq9.latest_band or "", ""),
                 "phq9_day": _day(o.phq9.latest_day),
                 "change": _pct(o.phq9.change_pct),
-                "trend": TREND_LABELS.get(o.trend or "", "No baseline"),
+                "trend": _trend(o.trend, o.phq9),
                 "flags": [
                     {"label": FLAG_LABELS[f.kind], "day": _day(f.day), "detail": f.detail}
                     for f in o.flags
@@ -118,13 +126,35 @@ async def patient_list(request: AnyRequest, pool: DbPool, user: CurrentUser) -> 
                 "urgent": any(f.kind == "item9" for f in o.flags),
             }
         )
+    open_alerts = await alerts.alerts_for(pool, user, "open", client_address(request))
     return Template(
         "clinician/patients.html",
-        context={"user": user, "patients": patients, "page": "clinician-patients"},
+        context={
+            "user": user,
+            "patients": patients,
+            "alerts": [_alert(a, user.zone) for a in open_alerts],
+            "page": "clinician-patients",
+        },
     )
 
 
-@get("/clinician/patients/{patient_id:str}", include_in_schema=False, guards=[signed_in])
+def _alert(alert: Alert, zone: ZoneInfo) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "patient_id": alert.patient_id,
+        "patient_name": alert.patient_name,
+        "kind": alert.kind,
+        "label": KIND_LABELS[alert.kind],
+        "day": _day(alert.day),
+        "raised": _when(alert.raised_at, zone),
+        "detail": alert.detail,
+        "open": alert.acknowledged_at is None,
+        "acknowledged": _when(alert.acknowledged_at, zone),
+        "note": alert.note,
+    }
+
+
+@get("/clinician/patients/{patient_id:str}", include_in_schema=False, guards=[patient_data])
 async def patient_summary(
     request: AnyRequest,
     patient_id: str,
@@ -134,13 +164,52 @@ async def patient_summary(
 ) -> Template:
     """The patient's one printable page: for a clinician with a share, or the patient."""
     page = await clinic.summary_page(pool, user, patient_id, preset, client_address(request))
-    return Template("clinician/summary.html", context=_summary_context(user, page, preset))
+    context = _summary_context(user, page, preset)
+    if user.role == "clinician":  # their own alerts about the patient, open ones pinned on top
+        history = await alerts.history_of(pool, user, patient_id)
+        context["alerts"] = [_alert(a, user.zone) for a in history]
+    return Template("clinician/summary.html", context=context)
+
+
+def _trend(trend: str | None, phq9: Phq9Part) -> str:
+    if trend is not None:
+        return TREND_LABELS[trend]
+    return "No verdict: " + (phq9.verdict_note or NO_BASELINE)
+
+
+def _verdict(value: bool | None, phq9: Phq9Part) -> str:
+    """Yes or No on the latest PHQ-9, or why there is no verdict: never a "No" for want of a
+    baseline."""
+    if value is None:
+        return f"— {phq9.verdict_note or NO_BASELINE}"
+    return "Yes" if value else "No"
+
+
+def printed_flags(flags: list[Flag]) -> list[Flag]:
+    """What the printed page lists: every pinned flag (item 9), then the newest others while
+    the page has rows left."""
+    pinned = [f for f in flags if f.kind in PINNED]
+    others = [f for f in flags if f.kind not in PINNED]
+    return pinned + others[: max(0, PRINT_ROWS - len(pinned))]
+
+
+def _retracted(summary: Summary) -> list[str]:
+    """The questionnaires in the range the patient retracted, in words, oldest first."""
+    points = [("PHQ-9", p) for p in summary.phq9.series] + [
+        ("GAD-7", p) for p in summary.gad7.series
+    ]
+    return [
+        f"{name} {p.total} on {_short_day(p.day, summary.last.year)} (retracted "
+        f"{_short_day(p.retracted_at.date(), summary.last.year)})"
+        for name, p in sorted(points, key=lambda pair: pair[1].taken_at)
+        if p.retracted_at is not None
+    ]
 
 
 def _summary_context(viewer: User, page: SummaryPage, preset: Preset) -> dict[str, Any]:
     summary, reach, now = page.summary, page.reach, page.now
     phq9, gad7 = summary.phq9, summary.gad7
-    flags = summary.flags
+    flags = printed_flags(summary.flags)
     glow = summary.afterglow[-PRINT_ROWS:]
     effects = summary.side_effects
     return {
@@ -157,6 +226,10 @@ def _summary_context(viewer: User, page: SummaryPage, preset: Preset) -> dict[st
         "phq9_baseline_day": _day(phq9.baseline_day),
         "phq9_latest_day": _day(phq9.latest_day),
         "phq9_change": _pct(phq9.change_pct),
+        "response": _verdict(phq9.response, phq9),
+        "remission": _verdict(phq9.remission, phq9),
+        "trend": _trend(summary.trend, phq9),
+        "retracted": _retracted(summary),
         "gad7": gad7,
         "gad7_band": BAND_LABELS.get(gad7.latest_band or "", ""),
         "gad7_latest_day": _day(gad7.latest_day),
@@ -172,9 +245,9 @@ def _summary_context(viewer: User, page: SummaryPage, preset: Preset) -> dict[st
                 "day": _short_day(f.day, summary.last.year),
                 "detail": f.detail,
             }
-            for f in flags[:PRINT_ROWS]
+            for f in flags
         ],
-        "more_flags": max(0, len(flags) - PRINT_ROWS),
+        "more_flags": len(summary.flags) - len(flags),
         "mood_chart": charts.clinician_mood(summary),
         "scores_chart": charts.clinician_scores(summary),
         "buckets": [(b, BUCKET_LABELS[b], effects.checkins_by_day[b]) for b in BUCKETS],
@@ -229,9 +302,34 @@ async def accept_submit(
     return Redirect(f"/clinician/patients/{share.patient_id}", status_code=HTTP_303_SEE_OTHER)
 
 
+@post(
+    "/clinician/alerts/{alert_id:str}/acknowledge",
+    include_in_schema=False,
+    status_code=HTTP_303_SEE_OTHER,
+    guards=[clinicians_only],
+)
+async def acknowledge_alert(
+    request: AnyRequest,
+    alert_id: FromPath[str],
+    pool: DbPool,
+    user: CurrentUser,
+    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Redirect:
+    """The acknowledge button of the list and the summary; back to the page it was on."""
+    note = data.get("note", "").strip()[:NOTE_MAX] or None
+    alert = await alerts.acknowledge(pool, user, alert_id, note, client_address(request))
+    back = (
+        f"/clinician/patients/{alert.patient_id}#alerts"
+        if data.get("back") == "summary"
+        else "/clinician#alerts"
+    )
+    return Redirect(back, status_code=HTTP_303_SEE_OTHER)
+
+
 CLINICIAN_PAGES: list[ControllerRouterHandler] = [
     patient_list,
     patient_summary,
     accept_form,
     accept_submit,
+    acknowledge_alert,
 ]

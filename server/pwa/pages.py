@@ -15,6 +15,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from server.domain.accounts import SessionState
 from server.domain.instruments import INSTRUMENTS, SAFETY_ITEM
 from server.domain.records import SIDE_EFFECT_CODES
 from server.domain.safety import NOT_MONITORED, crisis_resources
@@ -50,6 +51,7 @@ PAGE_SCRIPTS = {
     "login": "auth",
     "signup": "auth",
     "welcome": "welcome",
+    "offline": "offline",
 }
 
 AnyRequest = Request[Any, Any, Any]
@@ -128,7 +130,9 @@ async def crisis(settings: AppSettings) -> Template:
 
 @get("/offline", include_in_schema=False)
 async def offline(settings: AppSettings) -> Template:
-    return _page("offline", settings)
+    """Precached; the service worker serves it for any page it cannot reach, History too (whose
+    entries it lists from the device, static/js/offline.js)."""
+    return _page("offline", settings, side_effect_labels=SIDE_EFFECT_LABELS)
 
 
 @get("/login", include_in_schema=False)
@@ -136,7 +140,9 @@ async def login(request: AnyRequest, settings: AppSettings) -> Template | Redire
     user = request.user
     if user is not None and _navigation(request):
         return Redirect("/clinician" if user.role == "clinician" else "/")
-    return _page("login", settings)
+    state: SessionState | None = request.auth
+    # The password was right and the second factor is still to come: the code step at once.
+    return _page("login", settings, second_step=state is not None and state.second_factor_pending)
 
 
 @get("/signup", include_in_schema=False)
@@ -162,6 +168,7 @@ async def history(
         settings,
         days=days,
         ranges=HISTORY_RANGES,
+        side_effect_labels=SIDE_EFFECT_LABELS,
         mood=charts.patient_mood(summary),
         phq9=charts.patient_phq9(summary),
     )

@@ -3,8 +3,6 @@ and the clinician accounts operators make from the command line."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
@@ -15,6 +13,7 @@ from server.config import Settings
 from server.db import Connection, Pool, transaction
 from server.domain.accounts import (
     Role,
+    SessionState,
     User,
     check_display_name,
     check_password,
@@ -23,8 +22,8 @@ from server.domain.accounts import (
     normalise_email,
 )
 from server.domain.mail import Kind
-from server.errors import AppError, Conflict, Forbidden, InvalidField, TooManyAttempts
-from server.services import mail, passwords, sessions, throttle
+from server.errors import AppError, Conflict, Forbidden, InvalidField, NotSignedIn
+from server.services import lockout, mail, passwords, reauthentication, sessions, throttle
 from server.services.reminders import change_prefs
 from server.services.sessions import NewSession
 from server.store import account_tokens, audit
@@ -32,8 +31,6 @@ from server.store import reminders as reminder_store
 from server.store import sessions as session_store
 from server.store import users as user_store
 
-ACCOUNT_LIMIT = 5  # failed sign-ins per account in the throttle window (15 minutes)
-ADDRESS_LIMIT = 20  # ... and per address
 SIGN_UP_LIMIT = 20  # counted sign-ups per client address in the throttle window (see register)
 
 
@@ -121,16 +118,6 @@ async def _require_confirmed_address(pool: Pool, user: User) -> None:
     )
 
 
-def _throttle_keys(settings: Settings, email: str, address: str) -> tuple[str, str]:
-    # The account key is keyed with the secret: whatever is typed at the login form (someone
-    # else's email, a password in the wrong field) is not kept, nor can it be tested against a
-    # stored key by hashing guesses. Folded as it is looked up, so a lookalike spelling counts
-    # against the same account.
-    typed = fold_email(email).lower().encode()
-    digest = hmac.new(settings.secret_key.encode(), b"sign-in throttle\0" + typed, hashlib.sha256)
-    return "acct:" + digest.hexdigest(), "addr:" + address
-
-
 def _trail_of(user: User) -> UUID | None:
     """Whose access log a user's own act goes in: a patient's; a clinician's concern no patient."""
     return user.id if user.role == "patient" else None
@@ -146,17 +133,9 @@ async def sign_in(
     old_token: str | None,
 ) -> tuple[User, NewSession]:
     """A new session for the right password; the session the browser had is ended (a token
-    planted before sign-in is useless). Throttled per account and per address."""
-    account, by_address = _throttle_keys(settings, email, address)
-    try:
-        await throttle.check(
-            pool,
-            [(account, ACCOUNT_LIMIT), (by_address, ADDRESS_LIMIT)],
-            "Too many failed sign-ins.",
-        )
-    except TooManyAttempts:
-        await _note_refusal(pool, email, account, address)
-        raise
+    planted before sign-in is useless). Each attempt is counted before the password is checked,
+    per (account, address), per account and per address (services/lockout.py)."""
+    counted = await lockout.begin(pool, settings, email=email, address=address)
     async with transaction(pool) as conn:
         found = await user_store.credentials_by_email(conn, fold_email(email))
     user, password_hash = found if found else (None, None)
@@ -165,33 +144,43 @@ async def sign_in(
         or user is None
         or password_hash is None
     ):
-        await throttle.failed(pool, (account, by_address))
-        if user is not None:  # an unknown email leaves no trace but the keyed counter
-            async with transaction(pool) as conn:
-                await audit.note_sign_in(conn, user.id, "sign_in_failed", address)
+        await lockout.failed(pool, counted, user)
         raise AppError("Email or password is incorrect.", status=401)
-    await throttle.forget(pool, account)
+    await lockout.succeeded(pool, counted)
+    return await _enter(pool, settings, user, password_hash, address=address, old_token=old_token)
+
+
+async def sign_in_with_link(
+    pool: Pool, settings: Settings, *, token: str, address: str, old_token: str | None
+) -> tuple[User, NewSession]:
+    """The one-time link a locked account is mailed: it signs in as the right password does,
+    and so leads to the same second step where the account has a second factor."""
+    user, password_hash = await lockout.use_link(pool, token=token, address=address)
+    return await _enter(pool, settings, user, password_hash, address=address, old_token=old_token)
+
+
+async def _enter(
+    pool: Pool,
+    settings: Settings,
+    user: User,
+    password_hash: str,
+    *,
+    address: str,
+    old_token: str | None,
+) -> tuple[User, NewSession]:
+    """Everything after the password (or the link standing in for it) was checked."""
     if settings.require_verified_email and user.role == "patient":
         await _require_confirmed_address(pool, user)
     if old_token:
         await sessions.end_session(pool, old_token)
     session = await sessions.start_session(pool, settings, user, password_hash)
+    if session.second_factor_pending:  # signed in at the second step (services/mfa.py)
+        return user, session
     async with transaction(pool) as conn:
         await audit.record(
             conn, actor=user, patient_id=_trail_of(user), action="sign_in", address=address
         )
     return user, session
-
-
-async def _note_refusal(pool: Pool, email: str, account_key: str, address: str) -> None:
-    """A sign-in the throttle refused goes in the account's trail, once a throttle window:
-    refusals cost an attacker nothing, so each one would let them fill it."""
-    if not await throttle.first_refusal(pool, account_key):
-        return
-    async with transaction(pool) as conn:
-        found = await user_store.credentials_by_email(conn, fold_email(email))
-        if found is not None:
-            await audit.note_sign_in(conn, found[0].id, "sign_in_blocked", address)
 
 
 async def sign_out(pool: Pool, token: str | None) -> None:
@@ -213,20 +202,31 @@ async def sign_out_everywhere(pool: Pool, user: User, address: str) -> None:
 
 
 async def change_password(
-    pool: Pool, user: User, *, current: str, new: str, keep_token: str | None, address: str
-) -> None:
-    """Change the password and end every other session of this account."""
+    pool: Pool,
+    user: User,
+    *,
+    current: str | None,
+    new: str,
+    token: str,
+    state: SessionState | None,
+    address: str,
+) -> NewSession:
+    """Change the password, end every other session of this account, and go on under a new
+    token. The current password, typed here (throttled), or a re-authentication within the last
+    five minutes proves it is the owner."""
     check_password(new, "new_password")
-    async with transaction(pool) as conn:
-        stored = await user_store.password_hash_of(conn, user.id)
-    if not await passwords.verify_password(stored, current):
-        raise AppError("The current password is incorrect.", field="current_password")
+    if current is not None:
+        await reauthentication.with_password(pool, user, token, current, field="current_password")
+    else:
+        reauthentication.require_recent(state)
     new_hash = await passwords.hash_password(new)
+    renewed = sessions.new_token()
     async with transaction(pool) as conn:
         await user_store.set_password(conn, user.id, new_hash)
-        await session_store.delete_sessions_of(
-            conn, user.id, keep=sessions.token_hash(keep_token or "")
-        )
+        ends = await session_store.rotate_session(conn, token, sessions.token_hash(renewed))
+        if ends is None:
+            raise NotSignedIn()
+        await session_store.delete_sessions_of(conn, user.id, keep=sessions.token_hash(renewed))
         await audit.record(
             conn,
             actor=user,
@@ -234,6 +234,7 @@ async def change_password(
             action="password_change",
             address=address,
         )
+    return sessions.renewed(renewed, ends)
 
 
 async def update_profile(
@@ -274,10 +275,12 @@ async def update_profile(
     return updated
 
 
-async def erase(pool: Pool, user: User, address: str) -> None:
-    """Erase the account and every row of its data (cascades from users). What clinicians saw,
-    exported or changed of a patient's data stays accounted for under a random id that leads
-    back to no one (migrations/0012)."""
+async def erase(pool: Pool, user: User, state: SessionState | None, address: str) -> None:
+    """Erase the account and every row of its data (cascades from users), once its owner has
+    re-authenticated within the last five minutes. What clinicians saw, exported or changed of
+    a patient's data stays accounted for under a random id that leads back to no one
+    (migrations/0012)."""
+    reauthentication.require_recent(state)
     async with transaction(pool) as conn:
         await audit.record_erasure(conn, user.id, address)
         await user_store.delete_user(conn, user.id)

@@ -9,21 +9,26 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import msgspec
 
 from server.config import Settings
 from server.db import Pool, connection, transaction
-from server.domain.accounts import User
+from server.domain.accounts import SessionState, User
 from server.errors import AppError
 from server.store import sessions as session_store
 from server.timeutil import utc_now
+
+SECOND_STEP_SECONDS = 10 * 60  # a session waiting for its second factor (migrations/0017)
 
 
 class NewSession(msgspec.Struct, frozen=True):
     token: str  # goes to the client once, in the cookie
     max_age: int  # seconds
+    # Signed in with the password, the second factor still to come (migrations/0017): the
+    # session can only pass it (services/second_factors.py) or sign out.
+    second_factor_pending: bool = False
 
 
 def token_hash(token: str) -> bytes:
@@ -47,8 +52,9 @@ async def start_session(
     pool: Pool, settings: Settings, user: User, password_hash: str
 ) -> NewSession:
     """A session for ``user``, whose password the caller has just checked against
-    ``password_hash``; the rest of this request is theirs."""
-    token = secrets.token_urlsafe(32)
+    ``password_hash``: the rest of this request is theirs; or, where the account has a second
+    factor, a session waiting for it, which sees nothing and lives ten minutes."""
+    token = new_token()
     idle, absolute = session_lifetimes(settings, user.role)
     async with transaction(pool) as conn:
         started = await session_store.create_session(
@@ -59,18 +65,36 @@ async def start_session(
             idle_timeout=idle,
             expires_at=utc_now() + absolute,
         )
-    if not started:  # the password changed since it was checked
+    if started is None:  # the password changed since it was checked
         raise AppError("Email or password is incorrect.", status=401)
+    if started == "second_factor":
+        return NewSession(token=token, max_age=SECOND_STEP_SECONDS, second_factor_pending=True)
     return NewSession(token=token, max_age=int(absolute.total_seconds()))
 
 
-async def user_for_token(pool: Pool, token: str) -> User | None:
-    """The signed-in user of a live session; this request's connection may then see their rows
-    (row-level security), until it goes back to the pool."""
+async def session_for_token(pool: Pool, token: str) -> SessionState | None:
+    """The live session of a cookie: a signed-in one makes this request's connection see its
+    user's rows (row-level security), until it goes back to the pool."""
     async with connection(pool) as conn:
-        return await session_store.user_for_session(conn, token_hash(token))
+        return await session_store.session_for_token(conn, token_hash(token))
+
+
+async def user_for_token(pool: Pool, token: str) -> User | None:
+    """The signed-in user of a live session past its second factor."""
+    found = await session_for_token(pool, token)
+    return None if found is None or found.second_factor_pending else found.user
 
 
 async def end_session(pool: Pool, token: str) -> None:
     async with transaction(pool) as conn:
-        await session_store.delete_session(conn, token_hash(token))
+        await session_store.delete_session(conn, token)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def renewed(token: str, ends: datetime) -> NewSession:
+    """A signed-in session gone on under ``token`` (store/sessions.py rotate_session), ending
+    when it would have: a password change, so whoever copied the old cookie is out."""
+    return NewSession(token=token, max_age=max(1, int((ends - utc_now()).total_seconds())))

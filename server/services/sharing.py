@@ -47,6 +47,14 @@ ACTION_LABELS: dict[str, str] = {
     "account_delete": "Deleted the account",
     "password_reset": "Chose a new password through an emailed link",
     "sign_out_everywhere": "Signed out on every device",
+    "second_factor_add": "Set up an authenticator app for signing in",
+    "second_factor_remove": "Removed the authenticator app from the account",
+    "second_factor_reset": "The clinic removed the account's second sign-in step",
+    "second_factor_failed": "Tried to sign in with a wrong code",
+    "passkey_add": "Added a passkey for signing in",
+    "passkey_remove": "Removed a passkey",
+    "view_alerts": "Saw the alerts your answers raised",
+    "alert_acknowledge": "Saw your answers that raised an alert, and acknowledged it",
 }
 
 

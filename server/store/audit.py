@@ -37,8 +37,16 @@ Action = Literal[
     "account_delete",
     "password_reset",  # written by afterglow_reset_password (migrations/0013)
     "sign_out_everywhere",
+    "second_factor_add",
+    "second_factor_remove",
+    "second_factor_reset",  # by an operator: python -m server reset-mfa
+    "second_factor_failed",
+    "passkey_add",
+    "passkey_remove",
+    "view_alerts",
+    "alert_acknowledge",
 ]
-SignInTrouble = Literal["sign_in_failed", "sign_in_blocked"]
+SignInTrouble = Literal["sign_in_failed", "sign_in_blocked", "second_factor_failed"]
 
 # A clinician's acts on a patient's data: an accounting of them outlives the patient's account.
 DISCLOSURES: tuple[Action, ...] = (
@@ -48,6 +56,8 @@ DISCLOSURES: tuple[Action, ...] = (
     "export_csv",
     "export_fhir",
     "infusion_change",
+    "view_alerts",
+    "alert_acknowledge",
 )
 
 
@@ -83,6 +93,21 @@ async def record(
         action,
         address,
         detail,
+    )
+
+
+async def record_by_operator(
+    conn: Connection, account: User, action: Action, detail: dict[str, Any] | None = None
+) -> None:
+    """An operator's act on ``account`` from the command line (as the tables' owner): in a
+    patient's access log; a clinician's about no patient."""
+    await conn.execute(
+        """INSERT INTO audit_events (patient_id, actor_id, actor_role, actor_name, action,
+                                     address, detail)
+           VALUES ($1, NULL, 'operator', 'The clinic', $2, 'command line', $3)""",
+        account.id if account.role == "patient" else None,
+        action,
+        {"account": str(account.id), **(detail or {})},
     )
 
 

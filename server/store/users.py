@@ -60,11 +60,17 @@ async def credentials_by_email(conn: Connection, email: str) -> tuple[User, str]
     return None if row is None else (user_from_row(row), row["password_hash"])
 
 
-async def password_hash_of(conn: Connection, user_id: UUID) -> str | None:
-    value: str | None = await conn.fetchval(
-        "SELECT password_hash FROM users WHERE id = $1", user_id
-    )
+async def password_hash_of_session(conn: Connection, token: str) -> str | None:
+    """The current password hash of the account of ``token``'s signed-in session: the app's
+    role may not read the column itself (migrations/0017)."""
+    value: str | None = await conn.fetchval("SELECT afterglow_password_hash($1)", token)
     return value
+
+
+async def user_by_email(conn: Connection, email: str) -> User | None:
+    """One account by its address (operator commands, as the tables' owner)."""
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM users WHERE lower(email) = lower($1)", email)
+    return None if row is None else user_from_row(row)
 
 
 async def update_profile(conn: Connection, user_id: UUID, changes: dict[str, Any]) -> User:

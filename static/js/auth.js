@@ -1,5 +1,6 @@
 // Sign in and sign up: JSON to /api/v1/auth/* with the CSRF header, then into the app.
 import { api, deviceZone, problemText, store } from "./app.js";
+import { passkeysSupported, problem, signInWithPasskey } from "./webauthn.js";
 
 const login = document.getElementById("login-form");
 const signup = document.getElementById("signup-form");
@@ -65,14 +66,11 @@ form.addEventListener("submit", async (event) => {
       notice(result.data.detail);
       return;
     }
-    const me = result.data;
-    if (me.role === "clinician") {
-      location.replace("/clinician");
+    if (result.data && result.data.mfa_required) {
+      showCodeStep();
       return;
     }
-    // A different person on this phone: their data never mixes with the last one's.
-    await store.setAccount(me);
-    location.replace(signup ? "/welcome" : nextPage("/"));
+    await enter(result.data);
   } catch {
     showError("You are offline. Signing in needs a connection.");
   } finally {
@@ -80,4 +78,100 @@ form.addEventListener("submit", async (event) => {
   }
 });
 
+async function enter(me) {
+  if (me.role === "clinician") {
+    // A clinician who must set up a second factor first is sent on to /mfa/setup from there.
+    location.replace("/clinician");
+    return;
+  }
+  // A different person on this phone: their data never mixes with the last one's.
+  await store.setAccount(me);
+  location.replace(signup ? "/welcome" : nextPage("/"));
+}
+
+// --- the second step: a code from the authenticator app, or a recovery code ------------------
+const codeForm = document.getElementById("code-form");
+const codeError = document.getElementById("code-error");
+
+function showCodeStep() {
+  form.hidden = true;
+  codeForm.hidden = false;
+  codeForm.elements.code.focus();
+}
+
+function showCodeError(text) {
+  codeError.textContent = text;
+  codeError.hidden = !text;
+}
+
+if (codeForm) {
+  if (!codeForm.hidden) codeForm.elements.code.focus();
+  codeForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    showCodeError("");
+    const button = codeForm.querySelector('button[type="submit"]');
+    button.disabled = true;
+    try {
+      const result = await api("POST", "/api/v1/auth/mfa/verify", { code: codeForm.elements.code.value.trim() });
+      if (!result.ok) {
+        codeForm.elements.code.value = "";
+        showCodeError(problemText(result, "That code did not work."));
+        if (result.status === 401 && !(result.data && result.data.field)) {
+          // The waiting sign-in ended (ten minutes): back to the password.
+          codeForm.hidden = true;
+          form.hidden = false;
+          showError(problemText(result));
+        }
+        return;
+      }
+      await enter(result.data);
+    } catch {
+      showCodeError("You are offline. Signing in needs a connection.");
+    } finally {
+      button.disabled = false;
+    }
+  });
+  document.getElementById("code-cancel").addEventListener("click", async () => {
+    await api("POST", "/api/v1/auth/logout").catch(() => null);
+    codeForm.hidden = true;
+    form.hidden = false;
+    showCodeError("");
+  });
+}
+
+// --- a passkey instead of the password, or of the code (static/js/webauthn.js) ----------------
+for (const button of document.querySelectorAll("[data-passkey-sign-in]")) {
+  button.hidden = !passkeysSupported();
+  button.addEventListener("click", async () => {
+    const say = button.closest("form") === codeForm ? showCodeError : showError;
+    say("");
+    button.disabled = true;
+    try {
+      const result = await signInWithPasskey();
+      if (result.ok) await enter(result.data);
+      else say(problem(result, "Could not sign in with a passkey."));
+    } catch {
+      say("You are offline. Signing in needs a connection.");
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
 if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => null);
+
+// --- the one-time link mailed after too many wrong passwords: /login#token=… ------------------
+// The token comes after "#", so it never reaches a server in a URL; it leaves the address bar
+// and the history at once. It stands in for the password: a second factor is still asked for.
+const linkToken = login && new URLSearchParams(location.hash.slice(1)).get("token");
+if (linkToken) {
+  history.replaceState(null, "", location.pathname + location.search);
+  try {
+    const result = await api("POST", "/api/v1/auth/login/link", { token: linkToken });
+    if (!result.ok) showError(problemText(result, "This link did not work."));
+    else if (result.data && result.data.mfa_required) showCodeStep();
+    else await enter(result.data);
+  } catch {
+    showError("You are offline. Open the link again when you have a connection.");
+  }
+}

@@ -1,5 +1,7 @@
 // Settings: reminders, profile, notifications on this device, export, sign out, delete account.
 import { api, deviceZone, fillClinicPhone, onChange, problemText, ready, store, syncNow } from "./app.js";
+import "./passkeys.js"; // the Passkeys section
+import { pushState, turnOff, turnOn } from "./push.js";
 
 const $ = (id) => document.getElementById(id);
 let account = null;
@@ -103,84 +105,33 @@ profile.addEventListener("submit", async (event) => {
   }
 });
 
-// --- notifications on this device -------------------------------------------------------------
-const isIos = /iPad|iPhone|iPod/.test(navigator.userAgent) ||
-  (navigator.platform === "MacIntel" && navigator.maxTouchPoints > 1);
-const standalone = matchMedia("(display-mode: standalone)").matches || navigator.standalone === true;
-
-function base64UrlToBytes(text) {
-  const padded = (text + "===".slice((text.length + 3) % 4)).replace(/-/g, "+").replace(/_/g, "/");
-  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
-}
-
-async function pushRegistration() {
-  if (!("serviceWorker" in navigator) || !("PushManager" in window)) return null;
-  return navigator.serviceWorker.ready;
-}
-
+// --- notifications on this device (static/js/push.js) -----------------------------------------
 async function showPushState() {
-  const state = $("push-state");
-  $("ios-hint").hidden = !(isIos && !standalone);
-  const registration = await pushRegistration();
-  if (!registration) {
-    state.textContent = isIos && !standalone
-      ? "Add Afterglow to your Home Screen to get reminders on this iPhone."
-      : "This browser cannot show reminders.";
-    $("push-on").hidden = $("push-off").hidden = true;
-    return;
-  }
-  const subscription = await registration.pushManager.getSubscription();
-  const denied = typeof Notification !== "undefined" && Notification.permission === "denied";
-  state.textContent = subscription
-    ? "Reminders are on for this phone."
-    : denied
-      ? "Notifications are blocked for this site in the browser settings."
-      : "Reminders are off on this phone.";
-  $("push-on").hidden = Boolean(subscription) || denied;
-  $("push-off").hidden = !subscription;
+  const state = await pushState();
+  $("push-state").textContent = state.text;
+  $("ios-hint").hidden = !state.iosHint;
+  $("push-on").hidden = !state.canTurnOn;
+  $("push-off").hidden = !state.subscribed;
 }
 
 $("push-on").addEventListener("click", async () => {
-  say("push-status", "");
+  const button = $("push-on");
+  button.disabled = true;
   try {
-    const registration = await pushRegistration();
-    const key = await api("GET", "/api/v1/push/public-key");
-    if (!key.ok) throw new Error(problemText(key));
-    const publicKey = key.data.public_key || key.data.key;
-    if (typeof Notification !== "undefined" && Notification.permission === "default") {
-      const answer = await Notification.requestPermission();
-      if (answer !== "granted") {
-        say("push-status", "Notifications were not allowed, so reminders stay off.");
-        await showPushState();
-        return;
-      }
-    }
-    const subscription = await registration.pushManager.subscribe({
-      userVisibleOnly: true,
-      applicationServerKey: base64UrlToBytes(publicKey),
-    });
-    const json = subscription.toJSON();
-    const saved = await api("POST", "/api/v1/push/subscriptions", {
-      endpoint: json.endpoint,
-      keys: { p256dh: json.keys.p256dh, auth: json.keys.auth },
-    });
-    if (!saved.ok) throw new Error(problemText(saved));
-    say("push-status", "Reminders are on for this phone", "ok");
+    await turnOn((text) => say("push-status", text, "pending"));
+    say("push-status", "Done: this phone will get your reminders.", "ok");
   } catch (error) {
-    say("push-status", `Could not turn on notifications: ${error.message || error}`);
+    say("push-status", `Could not turn on notifications. ${error.message}`, "error");
+  } finally {
+    button.disabled = false;
   }
   await showPushState();
 });
 
 $("push-off").addEventListener("click", async () => {
   try {
-    const registration = await pushRegistration();
-    const subscription = await registration.pushManager.getSubscription();
-    if (subscription) {
-      await api("DELETE", "/api/v1/push/subscriptions", { endpoint: subscription.endpoint });
-      await subscription.unsubscribe();
-    }
-    say("push-status", "Reminders are off on this phone", "ok");
+    await turnOff();
+    say("push-status", "Notifications are off: no reminder reaches this phone.", "ok");
   } catch {
     say("push-status", "Could not reach the server; try again when online.");
   }
@@ -274,6 +225,7 @@ passwordForm.addEventListener("submit", async (event) => {
 const dialog = $("delete-dialog");
 $("delete-account").addEventListener("click", () => {
   $("delete-confirm").checked = false;
+  $("delete-password").value = "";
   $("delete-go").disabled = true;
   fail("delete-error", "");
   dialog.showModal();
@@ -281,6 +233,12 @@ $("delete-account").addEventListener("click", () => {
 $("delete-confirm").addEventListener("change", () => { $("delete-go").disabled = !$("delete-confirm").checked; });
 $("delete-go").addEventListener("click", async () => {
   try {
+    // Deleting asks the owner to prove who they are again (the last five minutes).
+    const proof = await api("POST", "/api/v1/auth/reauthenticate", { password: $("delete-password").value });
+    if (!proof.ok) {
+      fail("delete-error", problemText(proof));
+      return;
+    }
     const result = await api("DELETE", "/api/v1/me");
     if (!result.ok) {
       fail("delete-error", problemText(result));

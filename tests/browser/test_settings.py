@@ -7,6 +7,7 @@ import uuid
 
 from playwright.async_api import BrowserContext, Page, expect
 
+from tests.helpers.accounts import PASSWORD
 from tests.helpers.browser import Db, open_app, sign_up
 
 
@@ -78,6 +79,13 @@ async def test_deleting_the_account_asks_first_then_erases_everything(
 
     await page.get_by_role("button", name="Delete my account").click()
     await dialog.get_by_label("I understand that all my data will be erased").check()
+    # Deleting asks the owner to prove who they are again: a wrong password erases nothing.
+    password = dialog.get_by_label("Your password, to confirm it is you")
+    await password.fill("not my password at all")
+    await delete.click()
+    await expect(dialog.locator("#delete-error")).to_have_text("The password is incorrect.")
+    assert await db.fetchval("SELECT count(*) FROM users WHERE id = $1", uuid.UUID(me["id"])) == 1
+    await password.fill(PASSWORD)
     await delete.click()
     await page.wait_for_url("**/signup?deleted=1")
     await expect(
