@@ -13,8 +13,16 @@ from typing import Literal
 
 import msgspec
 
-Kind = Literal["password_reset", "password_changed", "verify_email", "registration_attempt"]
-LinkPurpose = Literal["password_reset", "verify_email"]
+Kind = Literal[
+    "password_reset",
+    "password_changed",
+    "verify_email",
+    "registration_attempt",
+    "sign_in_link",
+    "alert",
+    "alert_escalation",
+]
+LinkPurpose = Literal["password_reset", "verify_email", "sign_in"]
 
 # Words no email may contain, in any case, as part of any word ("depressed", "infusions").
 HEALTH_WORDS = (
@@ -47,6 +55,7 @@ class MailKind(msgspec.Struct, frozen=True, kw_only=True):
 
 RESET_LIFETIME = timedelta(minutes=30)
 VERIFY_LIFETIME = timedelta(hours=24)
+SIGN_IN_LINK_LIFETIME = timedelta(minutes=30)
 
 KINDS: dict[str, MailKind] = {
     kind.name: kind
@@ -70,6 +79,20 @@ KINDS: dict[str, MailKind] = {
             stale_after=timedelta(hours=24),
             at_most_every=timedelta(hours=1),
         ),
+        # After a lockout (services/lockout.py). Not more often than a link lives: a steady
+        # attack mails the owner a fresh link at most every half hour.
+        MailKind(
+            name="sign_in_link",
+            stale_after=SIGN_IN_LINK_LIFETIME,
+            at_most_every=SIGN_IN_LINK_LIFETIME,
+            link="sign_in",
+            link_lifetime=SIGN_IN_LINK_LIFETIME,
+        ),
+        # To a clinician, queued with the alert itself (afterglow_raise_alert, migrations/0015,
+        # which gives it the same day), and to the clinic's on-call address by the escalation
+        # pass (server/services/alerts.py).
+        MailKind(name="alert", stale_after=timedelta(hours=24)),
+        MailKind(name="alert_escalation", stale_after=timedelta(hours=24)),
     )
 }
 
@@ -127,6 +150,42 @@ def letter(kind: Kind, *, sender: str, base_url: str, token: str | None = None) 
                 f"this link within {hours} hours:",
                 link(base_url, "verify", token),
                 "If you did not create an account, ignore this message.",
+                sender=sender,
+            ),
+        )
+    if kind == "sign_in_link":
+        assert token is not None
+        minutes = int(SIGN_IN_LINK_LIFETIME.total_seconds() // 60)
+        return Letter(
+            subject=f"A link to sign in to {sender}",
+            body=_body(
+                "Someone tried to sign in to the account with this email address with a wrong "
+                "password many times, so signing in with the password is paused for a while. "
+                f"To sign in now, open this link within {minutes} minutes:",
+                link(base_url, "login", token),
+                "The link works once. If it was not you, you may want to choose a new password "
+                f"at {base_url}/forgot",
+                sender=sender,
+            ),
+        )
+    if kind == "alert":
+        return Letter(
+            subject=f"A patient needs your attention on {sender}",
+            body=_body(
+                f"A patient who shares with you on {sender} needs your attention. Sign in to "
+                "see it:",
+                f"{base_url}/clinician",
+                sender=sender,
+            ),
+        )
+    if kind == "alert_escalation":
+        return Letter(
+            subject=f"An alert on {sender} has not been acknowledged",
+            body=_body(
+                f"A patient on {sender} needs attention, and none of the clinicians they share "
+                "with has acknowledged the alert in time. Please make sure one of them sees it. "
+                "Clinicians sign in at:",
+                f"{base_url}/clinician",
                 sender=sender,
             ),
         )

@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from uuid import UUID
 
+import msgspec
+
 from server.db import Connection
+from server.domain.accounts import User
 from server.domain.mail import LinkPurpose
 
 
@@ -57,6 +60,13 @@ async def verify_email(conn: Connection, token_hash: bytes) -> UUID | None:
     """Use a verification link. The account, or None for a dead link."""
     account: UUID | None = await conn.fetchval("SELECT afterglow_verify_email($1)", token_hash)
     return account
+
+
+async def use_sign_in_link(conn: Connection, token_hash: bytes) -> tuple[User, str] | None:
+    """Use a sign-in link (migrations/0018): the account and its password hash, which the link
+    stands in for; None for a dead link."""
+    row = await conn.fetchrow("SELECT * FROM afterglow_use_sign_in_link($1)", token_hash)
+    return None if row is None else (msgspec.convert(dict(row), User), row["password_hash"])
 
 
 async def email_verified(conn: Connection, user_id: UUID) -> bool:

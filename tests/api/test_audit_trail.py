@@ -96,11 +96,12 @@ async def test_the_throttle_key_of_a_failed_sign_in_is_keyed(
     email = patient.me["email"]
     assert await sign_in(client_factory(), email, WRONG) == 401
     async with db.transaction(pool) as conn:
-        keys = {r["key"] for r in await conn.fetch("SELECT key FROM login_failures")}
-    bare = "acct:" + hashlib.sha256(email.lower().encode()).hexdigest()
-    assert bare not in keys
+        keys = {r["key"] for r in await conn.fetch("SELECT key FROM sign_in_attempts")}
+    bare = hashlib.sha256(email.lower().encode()).hexdigest()
+    assert not any(bare in key for key in keys)
     assert not any(email.lower() in key.lower() for key in keys)
     assert any(key.startswith("acct:") for key in keys)
+    assert any(key.startswith("pair:") for key in keys)
 
 
 async def test_password_and_profile_changes_are_in_the_access_log(patient: Any) -> None:

@@ -53,7 +53,10 @@ async def test_login_throttle_is_shared_by_two_app_instances(
 
     other = create_app(settings)  # a second process's worth of app: its own pool, same database
     async with other.lifespan():
-        first, second = client_factory(), Client(other)
+        # One guesser (one address) whose requests a load balancer spreads over both processes:
+        # failures count per (account, address), so the address is the same.
+        first = client_factory("127.77.0.1")
+        second = Client(other, "127.77.0.1")
         for attempt in range(5):
             client = first if attempt % 2 == 0 else second
             bad = await client.post(

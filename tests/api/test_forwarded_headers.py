@@ -64,6 +64,7 @@ async def clean_slate(own_database: str) -> None:
     conn = await asyncpg.connect(own_database)
     try:
         await conn.execute("DELETE FROM login_failures")
+        await conn.execute("DELETE FROM sign_in_attempts")
     finally:
         await conn.close()
 

@@ -26,7 +26,12 @@ async def test_sign_up_first_run_then_sign_in_again(context: BrowserContext, pag
     await expect(page.get_by_label("Your time zone")).to_have_value("America/New_York")
     await page.get_by_label("When should we remind you to check in?").fill("20:15")
     await page.get_by_label("Your clinic’s phone number").fill("+1 555 0142")
-    await page.get_by_role("button", name="Start").click()
+    await page.get_by_role("button", name="Next").click()
+    # The other first-run steps (tests/browser/test_first_run.py), skipped here.
+    await page.get_by_role("heading", name="Reminders on this phone").wait_for()
+    await page.get_by_role("button", name="Skip", exact=True).click()
+    await page.get_by_role("button", name="Skip: not planned yet").click()
+    await page.get_by_role("link", name="Not now: go to Today").click()
     await page.wait_for_url(lambda url: url.endswith("/"))
     await expect(page.get_by_role("heading", name="How are you today?")).to_be_visible()
     me = await (await context.request.get("/api/v1/me")).json()
@@ -38,10 +43,10 @@ async def test_sign_up_first_run_then_sign_in_again(context: BrowserContext, pag
     await page.goto("/login?next=/infusions")
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill("not the password")
-    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("button", name="Sign in", exact=True).click()
     await expect(page.get_by_role("alert")).to_have_text("Email or password is incorrect.")
     await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("button", name="Sign in", exact=True).click()
     await page.wait_for_url("**/infusions")
 
 
@@ -59,7 +64,7 @@ async def _sign_in_at(page: Page, path: str, email: str) -> str:
     await page.goto(path)
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("button", name="Sign in", exact=True).click()
     await page.wait_for_url(lambda url: "/login" not in url)
     return page.url
 
@@ -118,8 +123,8 @@ async def test_the_pages_send_the_host_only_csrf_cookie_over_https(
         await page.get_by_role("button", name="Create account").click()
         await page.wait_for_url("**/welcome")
         await page.get_by_label("When should we remind you to check in?").fill("08:45")
-        await page.get_by_role("button", name="Start").click()
-        await page.wait_for_url(lambda url: url.endswith("/"))
+        await page.get_by_role("button", name="Next").click()
+        await page.get_by_role("heading", name="Reminders on this phone").wait_for()
         names = {cookie["name"] for cookie in await context.cookies()}
         assert "__Host-csrftoken" in names and "csrftoken" not in names
         reminders = await (await context.request.get("/api/v1/me/reminders")).json()

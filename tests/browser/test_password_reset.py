@@ -89,10 +89,10 @@ async def test_forgot_password_mail_link_reset_then_sign_in(
 
     await page.get_by_label("Email").fill(me["email"])
     await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("button", name="Sign in", exact=True).click()
     await expect(page.get_by_role("alert")).to_have_text("Email or password is incorrect.")
     await page.get_by_label("Password").fill(NEW_PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("button", name="Sign in", exact=True).click()
     await page.wait_for_url(lambda url: url.endswith("/"))
     await expect(page.get_by_role("heading", name="How are you today?")).to_be_visible()
 

@@ -38,9 +38,12 @@ class LiveServer:
         worker: bool = False,
         env: Mapping[str, str] | None = None,
         secret_key: str | None = None,
+        host: str = "127.0.0.1",
     ) -> None:
+        # ``host`` is the name clients use (the server listens on 127.0.0.1): "localhost" for
+        # passkeys, which refuse an IP address as the relying party.
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{host}:{self.port}"
         self.log_path = data_dir / f"server-{self.port}.log"
         self.env = {
             **os.environ,

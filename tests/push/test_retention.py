@@ -67,3 +67,22 @@ async def test_one_pass_removes_ended_sessions_and_old_failures(
             )
         }
     assert keys == {recent}
+
+
+async def test_one_pass_removes_sign_in_counts_whose_window_has_ended(pool: db.Pool) -> None:
+    ended, counting = f"pair:ended-{uuid.uuid4()}", f"pair:counting-{uuid.uuid4()}"
+    async with db.transaction(pool) as conn:
+        await conn.execute(
+            """INSERT INTO sign_in_attempts (key, attempts, ends_at)
+               VALUES ($1, 7, now() - interval '1 second'), ($2, 7, now() + interval '1 hour')""",
+            ended,
+            counting,
+        )
+
+    await prune_pass(pool)
+
+    async with db.transaction(pool) as conn:
+        rows = await conn.fetch(
+            "SELECT key FROM sign_in_attempts WHERE key = ANY($1::text[])", [ended, counting]
+        )
+    assert {r["key"] for r in rows} == {counting}
