@@ -1,13 +1,15 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11+:
 #   make run    creates .venv, installs, starts PostgreSQL if DATABASE_URL is unset, serves :8000
+#   make demo   (beside `make run`) a demo clinic: one clinician, five patients, logins printed
 #   make test   installs the test tools (and Debian's chromium), runs lint, types and every test
 #   make check  the fast part of `make test` while working: lint, types, and every test but the
-#               browser, fault and fuzz suites (no Chromium needed; under 2 minutes on 2 cores)
+#               browser, fault, fuzz and newcomer suites (no Chromium; under 2 minutes on 2 cores)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-# The suites `make check` leaves to `make test`: a real server in a subprocess, Chromium, faults.
-SLOW_SUITES := tests/browser tests/faults tests/fuzz
+# The suites `make check` leaves to `make test`: a real server in a subprocess, Chromium, faults,
+# and the README's first steps from a fresh copy (a new venv: about a minute).
+SLOW_SUITES := tests/browser tests/faults tests/fuzz tests/newcomer
 
 # Every package comes from a lock file with hashes (requirements/, made by scripts/lock.sh):
 # dev.txt for running (the app and the embedded PostgreSQL), test.txt adds the test tools.
@@ -16,7 +18,7 @@ SLOW_SUITES := tests/browser tests/faults tests/fuzz
 LOCKED  := $(PY) -m pip install --quiet --require-hashes -r
 PROJECT := $(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 
-.PHONY: run test check lint bench worker clean
+.PHONY: run demo test check lint bench worker clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +37,9 @@ run: $(VENV)/.runtime
 
 worker: $(VENV)/.runtime
 	$(PY) -m server worker
+
+demo: $(VENV)/.runtime
+	$(PY) -m server demo-data
 
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check server tests bench

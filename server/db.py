@@ -10,6 +10,7 @@ import importlib.util
 import logging
 import subprocess
 import threading
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from contextvars import ContextVar
@@ -68,6 +69,21 @@ EMBEDDED_MISSING = (
 )
 
 
+class _AtDebug(logging.Filter):
+    """pgserver logs every step at INFO, initdb's and pg_ctl's whole output too: that is the
+    embedded database's business, so it is shown at DEBUG (AFTERGLOW_LOG_LEVEL=DEBUG); its
+    warnings and errors stay as they are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+logging.getLogger("pgserver").addFilter(_AtDebug())
+
+
 class _Hold(msgspec.Struct):
     lock: Any  # the open lock file
     server: Any  # pgserver.PostgresServer
@@ -88,7 +104,9 @@ def start_embedded(data_dir: Path) -> str:
     """Start (or reuse) the embedded PostgreSQL in ``data_dir/pgdata`` and return its URL. It
     runs until the last process using it lets go (``release_embedded``, or at exit)."""
     try:
-        import pgserver  # imported late: only dev without DATABASE_URL needs it
+        with warnings.catch_warnings():  # platformdirs's, when XDG_RUNTIME_DIR is unset
+            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+            import pgserver  # imported late: only dev without DATABASE_URL needs it
     except ImportError:
         raise ConfigError(EMBEDDED_MISSING) from None
     data_dir = data_dir.resolve()

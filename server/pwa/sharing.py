@@ -1,20 +1,29 @@
 """The patient's sharing page: make a code for their psychiatrist, see who has access since
-when, withdraw it, and read the access log (every view, export and change by a clinician)."""
+when, withdraw it, and read the access log (every view, export and change by a clinician).
+
+Making a code is a redirect-after-post: the POST makes it and sends the browser back to
+/sharing, which shows it once (server/pwa/flash.py), so reloading the page makes no second code.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 from litestar.types import ControllerRouterHandler
 
 from server.domain.accounts import User
+from server.pwa import flash
 from server.services import Pool
 from server.services.sharing import (
     ACTION_LABELS,
+    LogEntry,
     access_log,
     create_share,
     parse_share_id,
@@ -22,10 +31,17 @@ from server.services.sharing import (
     shares_for,
 )
 from server.timeutil import utc_now
-from server.web import CurrentUser, DbPool, client_address, patients_only
+from server.web import AppSettings, CurrentUser, DbPool, client_address, patients_only
 
 AnyRequest = Request[Any, Any, Any]
-LOG_ROWS = 50
+PAGE = "/sharing"
+LOG_ROWS = 50  # rows shown, each a run of the same person doing the same thing
+LOG_EVENTS = 500  # events read to make them: a clinician's list is opened many times a day
+
+
+class NewCode(msgspec.Struct, frozen=True):
+    code: str
+    until: datetime
 
 
 def _when(moment: Any, zone: ZoneInfo) -> str:
@@ -33,10 +49,35 @@ def _when(moment: Any, zone: ZoneInfo) -> str:
     return f"{local:%b} {local.day}, {local.year} {local:%H:%M}"
 
 
+def _runs(entries: Sequence[LogEntry]) -> list[list[LogEntry]]:
+    """Consecutive entries of one person doing one thing, newest first, as one run each."""
+    runs: list[list[LogEntry]] = []
+    for entry in entries:
+        last = runs[-1][0] if runs else None
+        if last and (last.actor.id, last.action) == (entry.actor.id, entry.action):
+            runs[-1].append(entry)
+        else:
+            runs.append([entry])
+    return runs
+
+
+def _log_row(run: list[LogEntry], user: User, zone: ZoneInfo) -> dict[str, str]:
+    newest, oldest, count = run[0], run[-1], len(run)
+    what = ACTION_LABELS.get(newest.action, newest.action)
+    return {
+        "when": _when(newest.at, zone)
+        if count == 1
+        else f"{_when(oldest.at, zone)} to {_when(newest.at, zone)}",
+        "who": "You" if newest.actor.id == user.id else newest.actor.name,
+        "what": what if count == 1 else f"{what} ({count} times)",
+        "where": ", ".join(dict.fromkeys(e.address for e in run)),
+    }
+
+
 async def _page(pool: Pool, user: User, **extra: Any) -> Template:
     now = utc_now()
     shares = await shares_for(pool, user)
-    log = await access_log(pool, user, LOG_ROWS, None)
+    log = await access_log(pool, user, LOG_EVENTS, None)
     zone = user.zone
     return Template(
         "sharing.html",
@@ -57,29 +98,40 @@ async def _page(pool: Pool, user: User, **extra: Any) -> Template:
                 for s in shares
                 if s.status(now) == "pending"
             ],
-            "log": [
-                {
-                    "when": _when(e.at, zone),
-                    "who": "You" if e.actor.id == user.id else e.actor.name,
-                    "what": ACTION_LABELS.get(e.action, e.action),
-                    "where": e.address,
-                }
-                for e in log.items
-            ],
+            "log": [_log_row(run, user, zone) for run in _runs(log.items)[:LOG_ROWS]],
             **extra,
         },
     )
 
 
-@get("/sharing", include_in_schema=False, guards=[patients_only])
-async def sharing_page(pool: DbPool, user: CurrentUser) -> Template:
-    return await _page(pool, user)
+@get(PAGE, include_in_schema=False, guards=[patients_only])
+async def sharing_page(
+    request: AnyRequest, pool: DbPool, user: CurrentUser, settings: AppSettings
+) -> Template:
+    new = flash.take(request, settings, user.id, NewCode)
+    page = await _page(
+        pool,
+        user,
+        new_code=new.code if new else None,
+        new_until=_when(new.until, user.zone) if new else None,
+    )
+    if flash.COOKIE in request.cookies:
+        page.cookies.append(flash.cleared(settings, PAGE))  # shown once
+    return page
 
 
-@post("/sharing/codes", include_in_schema=False, status_code=200, guards=[patients_only])
-async def make_code(request: AnyRequest, pool: DbPool, user: CurrentUser) -> Template:
+@post(
+    "/sharing/codes",
+    include_in_schema=False,
+    status_code=HTTP_303_SEE_OTHER,
+    guards=[patients_only],
+)
+async def make_code(
+    request: AnyRequest, pool: DbPool, user: CurrentUser, settings: AppSettings
+) -> Redirect:
     share, code = await create_share(pool, user, client_address(request))
-    return await _page(pool, user, new_code=code, new_until=_when(share.expires_at, user.zone))
+    shown = flash.seal(settings, user.id, PAGE, NewCode(code, share.expires_at))
+    return Redirect(PAGE, status_code=HTTP_303_SEE_OTHER, cookies=[shown])
 
 
 @post(
@@ -90,7 +142,7 @@ async def make_code(request: AnyRequest, pool: DbPool, user: CurrentUser) -> Tem
 )
 async def withdraw(request: AnyRequest, share_id: str, pool: DbPool, user: CurrentUser) -> Redirect:
     await revoke_share(pool, user, parse_share_id(share_id), client_address(request))
-    return Redirect("/sharing", status_code=HTTP_303_SEE_OTHER)
+    return Redirect(PAGE, status_code=HTTP_303_SEE_OTHER)
 
 
 SHARING_PAGES: list[ControllerRouterHandler] = [sharing_page, make_code, withdraw]

@@ -50,7 +50,19 @@ SHELL_ASSETS = (
     "css/app.css",
     *(
         f"js/{name}.js"
-        for name in ("store", "app", "today", "assess", "infusions", "settings", "history")
+        for name in (
+            "store",
+            "app",
+            "today",
+            "assess",
+            "infusions",
+            "settings",
+            "history",
+            "push",  # imported by settings
+            "offline",  # History's stand-in offline
+            "passkeys",  # imported by settings
+            "webauthn",
+        )
     ),
     "icons/icon-192.png",
     "icons/maskable-192.png",

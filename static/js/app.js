@@ -76,6 +76,19 @@ export function shiftDay(day, days) {
   return d.toISOString().slice(0, 10);
 }
 
+/** The wall-clock time typed in the patient's zone, as an ISO instant with its offset. */
+export function zonedInstant(day, time, zone) {
+  const guess = new Date(`${day}T${time}:00Z`);
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit",
+  }).formatToParts(guess);
+  const get = (type) => Number(parts.find((p) => p.type === type).value);
+  const asZone = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"));
+  const offset = asZone - guess.getTime();
+  return new Date(guess.getTime() - offset).toISOString();
+}
+
 export function timeLabel(iso, zone) {
   return new Intl.DateTimeFormat(undefined, { timeZone: zone, hour: "numeric", minute: "2-digit" }).format(new Date(iso));
 }
@@ -104,6 +117,50 @@ export async function saved() {
     // Background Sync is a bonus: sync also runs on load and when the phone comes online.
   }
   return syncNow();
+}
+
+// --- a check-in in words -------------------------------------------------------------------------
+const SEVERITY = { 1: "mild", 2: "moderate", 3: "severe" };
+
+/** The side-effect names a list was given by the server (`data-side-effects` on it). */
+export function sideEffectLabels(element) {
+  try {
+    return JSON.parse(element.dataset.sideEffects || "{}");
+  } catch {
+    return {};
+  }
+}
+
+/** What a check-in holds besides its mood, in words: each side effect with its strength (and
+ * what "other" was), anxiety, energy, sleep. The note is the caller's to show. */
+export function checkinDetail(data, labels) {
+  const parts = (data.side_effects || []).map((e) => {
+    const name = labels[e.code] || e.code;
+    return `${e.code === "other" && e.text ? `${name}: ${e.text}` : name} (${SEVERITY[e.severity]})`;
+  });
+  if (data.anxiety !== undefined && data.anxiety !== null) parts.push(`anxiety ${data.anxiety}`);
+  if (data.energy !== undefined && data.energy !== null) parts.push(`energy ${data.energy}`);
+  if (data.sleep_hours !== undefined && data.sleep_hours !== null) parts.push(`slept ${data.sleep_hours} h`);
+  return parts.join(", ");
+}
+
+/** The detail and note lines of a check-in in a list of entries (none when there is none). */
+export function checkinLines(data, labels) {
+  const lines = [];
+  const detail = checkinDetail(data, labels);
+  if (detail) {
+    const div = document.createElement("div");
+    div.className = "entry-detail";
+    div.textContent = detail;
+    lines.push(div);
+  }
+  if (data.note) {
+    const note = document.createElement("p");
+    note.className = "entry-note";
+    note.textContent = data.note;
+    lines.push(note);
+  }
+  return lines;
 }
 
 export function syncBadge(rec) {

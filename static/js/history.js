@@ -1,8 +1,14 @@
 // History: the chart comes from the server; the entries to edit or delete come from this phone
-// (so entries still waiting to sync are here too).
-import { dateLabel, onChange, ready, saved, store, syncBadge, timeLabel, zoneOf } from "./app.js";
+// (so entries still waiting to sync are here too). A questionnaire is final once stored: it can
+// only be retracted, and only once the server has it (a retraction sent in its place would keep
+// the answers from ever reaching the patient's clinicians).
+import {
+  checkinLines, dateLabel, onChange, ready, saved, sideEffectLabels, store, syncBadge, timeLabel,
+  zoneOf,
+} from "./app.js";
 
 const list = document.getElementById("history-entries");
+const labels = sideEffectLabels(list);
 let account = null;
 
 function entry(rec, zone) {
@@ -14,14 +20,16 @@ function entry(rec, zone) {
   head.className = "entry-title";
   const when = rec.kind === "checkin" ? rec.data.recorded_at : rec.data.taken_at;
   const label = `${dateLabel(when, zone)}, ${timeLabel(when, zone)}`;
+  const lines = [];
   if (rec.kind === "checkin") {
     head.textContent = `${label} · mood ${rec.data.mood}`;
+    lines.push(...checkinLines(rec.data, labels));
   } else {
     const name = rec.data.instrument === "phq9" ? "PHQ-9" : "GAD-7";
     const total = rec.data.total ?? rec.data.answers.reduce((a, b) => a + b, 0);
     head.textContent = `${label} · ${name} ${total}`;
   }
-  main.append(head, syncBadge(rec));
+  main.append(head, ...lines, syncBadge(rec));
   const actions = document.createElement("div");
   actions.className = "entry-actions";
   if (rec.kind === "checkin") {
@@ -32,19 +40,30 @@ function entry(rec, zone) {
     edit.setAttribute("aria-label", `Edit the entry from ${label}`);
     actions.append(edit);
   }
-  const del = document.createElement("button");
-  del.type = "button";
-  del.className = "button button-danger-quiet button-small";
-  del.textContent = "Delete";
-  del.setAttribute("aria-label", `Delete the entry from ${label}`);
-  del.addEventListener("click", async () => {
-    if (!confirm(`Delete the entry from ${label}? This cannot be undone.`)) return;
+  if (rec.kind === "checkin") {
+    actions.append(removeButton(rec, "Delete", label,
+      `Delete the entry from ${label}? This cannot be undone.`));
+  } else if (rec.state === "synced") {
+    actions.append(removeButton(rec, "Retract", label,
+      `Retract the questionnaire from ${label}? It leaves your history. Your answers cannot be ` +
+      "changed, and anyone you share your log with still sees them, marked as retracted."));
+  }
+  li.append(main, actions);
+  return li;
+}
+
+function removeButton(rec, action, label, question) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "button button-danger-quiet button-small";
+  button.textContent = action;
+  button.setAttribute("aria-label", `${action} the entry from ${label}`);
+  button.addEventListener("click", async () => {
+    if (!confirm(question)) return;
     await store.queue(rec.kind, rec.id, "delete", null);
     await saved();
   });
-  actions.append(del);
-  li.append(main, actions);
-  return li;
+  return button;
 }
 
 async function render() {

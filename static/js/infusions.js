@@ -1,5 +1,7 @@
 // Infusion sessions: upcoming and past, add, move and cancel. Changes go through the outbox.
-import { dateLabel, onChange, ready, saved, store, timeLabel, uuid, zoneOf } from "./app.js";
+import {
+  dateLabel, localDay, onChange, ready, saved, store, timeLabel, uuid, zonedInstant, zoneOf,
+} from "./app.js";
 
 const form = document.getElementById("infusion-form");
 const status = document.getElementById("infusion-status");
@@ -12,19 +14,6 @@ let editing = null;
 function setStatus(text, kind) {
   status.textContent = text;
   status.className = `save-status ${kind || ""}`;
-}
-
-/** The wall-clock time typed in the patient's zone, as an ISO instant with its offset. */
-function zonedInstant(day, time, zone) {
-  const guess = new Date(`${day}T${time}:00Z`);
-  const parts = new Intl.DateTimeFormat("en-US", {
-    timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
-    hour: "2-digit", minute: "2-digit",
-  }).formatToParts(guess);
-  const get = (type) => Number(parts.find((p) => p.type === type).value);
-  const asZone = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"));
-  const offset = asZone - guess.getTime();
-  return new Date(guess.getTime() - offset).toISOString();
 }
 
 function localParts(iso, zone) {
@@ -88,9 +77,15 @@ function startEditing(rec) {
   form.elements.date.focus();
 }
 
+/** A new session starts on today's date (the patient's day), the time at its default. */
+function startOnToday() {
+  form.elements.date.value = localDay(new Date().toISOString(), zoneOf(account));
+}
+
 function stopEditing() {
   editing = null;
   form.reset();
+  startOnToday();
   document.getElementById("add-title").textContent = "Add a session";
   saveButton.textContent = "Add session";
   cancelEdit.hidden = true;
@@ -159,5 +154,6 @@ async function render() {
 }
 
 account = await ready();
+startOnToday();
 await render();
 onChange(() => render());

@@ -1,6 +1,7 @@
-// Today: a check-in in a few taps, this day's entries, and post-infusion questions first.
+// Today: the day at a glance, a check-in in a few taps (mood first, always: after an infusion the
+// usual side effects lead their list), "done for today" once logged, and this day's entries.
 import {
-  dateLabel, localDay, onChange, ready, saved, shiftDay, store, syncBadge,
+  checkinLines, dateLabel, localDay, onChange, ready, saved, shiftDay, store, syncBadge,
   timeLabel, uuid, zoneOf,
 } from "./app.js";
 
@@ -10,12 +11,16 @@ const list = document.getElementById("today-entries");
 const empty = document.getElementById("no-entries");
 const errorBox = document.getElementById("checkin-error");
 const title = document.getElementById("page-title");
+const done = document.getElementById("done");
 const LABELS = Object.fromEntries(
   [...form.querySelectorAll(".chip")].map((chip) => [chip.dataset.code, chip.querySelector("label").textContent]),
 );
-const SEVERITY = { 1: "mild", 2: "moderate", 3: "severe" };
+// Instants from the server and from this phone may carry different offsets: compare as times.
+const byTime = (a, b) => new Date(a) - new Date(b);
 let account = null;
 let editing = null; // the record being edited, if any
+// The form is open although today is logged: "Add another", or a reminder asked for a check-in.
+let adding = new URLSearchParams(location.search).has("checkin");
 
 function showError(text) {
   errorBox.textContent = text;
@@ -111,13 +116,22 @@ form.addEventListener("submit", async (event) => {
   setStatus("Saved on this phone — will sync", "pending");
   leaveEdit();
   resetForm();
+  adding = false;
   await render();
+  showDone();
   const state = await saved();
   const rec = await store.record("checkin", id);
   if (rec && rec.state === "synced") setStatus("Saved and synced", "ok");
   else if (rec && rec.state === "rejected") setStatus(`Not saved: ${rec.problem}`, "");
   else if (state.status === 401) setStatus("Saved on this phone — sign in again to sync", "pending");
 });
+
+/** After a save the confirmation is where the eye is: the top of the page, with the status
+ * line and "Done for today" in view. */
+function showDone() {
+  window.scrollTo({ top: 0 });
+  if (!done.hidden) document.getElementById("done-title").focus({ preventScroll: true });
+}
 
 function enterEdit(rec) {
   editing = rec;
@@ -126,7 +140,12 @@ function enterEdit(rec) {
   document.getElementById("save").textContent = "Save changes";
   document.getElementById("cancel-edit").hidden = false;
   document.getElementById("delete-entry").hidden = false;
-  title.focus?.();
+  setStatus("");
+  showForm(true);
+  // The form is at the top of the page: bring it, with the entry's mood, into view from the
+  // list of today's entries below it.
+  window.scrollTo({ top: 0 });
+  title.focus({ preventScroll: true });
 }
 
 function leaveEdit() {
@@ -141,7 +160,21 @@ function leaveEdit() {
 document.getElementById("cancel-edit").addEventListener("click", () => {
   leaveEdit();
   resetForm();
+  render();
 });
+
+document.getElementById("add-another").addEventListener("click", () => {
+  adding = true;
+  setStatus("");
+  showForm(true);
+  form.querySelector('input[name="mood"]').focus();
+});
+
+/** The check-in form, or "Done for today" once something is logged today. */
+function showForm(open) {
+  form.hidden = !open;
+  done.hidden = open;
+}
 
 document.getElementById("delete-entry").addEventListener("click", async () => {
   if (!editing || !confirm("Delete this entry? This cannot be undone.")) return;
@@ -151,18 +184,10 @@ document.getElementById("delete-entry").addEventListener("click", async () => {
   resetForm();
   setStatus("Deleted on this phone — will sync", "pending");
   await render();
+  showDone();
   await saved();
   setStatus("Deleted", "ok");
 });
-
-function describe(data) {
-  const parts = (data.side_effects || []).map((e) => `${LABELS[e.code] || e.code} (${SEVERITY[e.severity]})`);
-  if (data.anxiety !== undefined && data.anxiety !== null) parts.push(`anxiety ${data.anxiety}`);
-  if (data.energy !== undefined && data.energy !== null) parts.push(`energy ${data.energy}`);
-  if (data.sleep_hours !== undefined && data.sleep_hours !== null) parts.push(`slept ${data.sleep_hours} h`);
-  if (data.note) parts.push("note");
-  return parts.join(", ");
-}
 
 async function render() {
   const zone = zoneOf(account);
@@ -180,10 +205,7 @@ async function render() {
       const head = document.createElement("div");
       head.className = "entry-title";
       head.textContent = `${timeLabel(rec.data.recorded_at, zone)} · mood ${rec.data.mood}`;
-      const detail = document.createElement("div");
-      detail.className = "entry-detail";
-      detail.textContent = describe(rec.data);
-      main.append(head, detail, syncBadge(rec));
+      main.append(head, ...checkinLines(rec.data, LABELS), syncBadge(rec));
       const edit = document.createElement("button");
       edit.type = "button";
       edit.className = "button button-quiet button-small";
@@ -195,10 +217,67 @@ async function render() {
     }),
   );
   empty.hidden = checkins.length > 0;
+  // A mood already chosen keeps the form open (an entry from another device just arrived).
+  const composing = new FormData(form).get("mood") !== null;
+  if (checkins.length && !editing && !adding && !composing) {
+    const latest = checkins[0].data;
+    document.getElementById("done-detail").textContent = checkins.length === 1
+      ? `You checked in at ${timeLabel(latest.recorded_at, zone)}, mood ${latest.mood}.`
+      : `You checked in ${checkins.length} times today, last at ${timeLabel(latest.recorded_at, zone)}, mood ${latest.mood}.`;
+    showForm(false);
+  } else {
+    showForm(true);
+  }
   await offerPostInfusion(zone, today);
+  await showWeek(zone, today);
 }
 
-/** The day after an infusion (or the evening of it), side effects come first. */
+/** The day at a glance: the date, the next infusion, this week's PHQ-9 (from this phone). */
+async function showWeek(zone, today) {
+  const now = new Date();
+  document.getElementById("today-date").textContent = new Intl.DateTimeFormat(undefined, {
+    timeZone: zone, weekday: "long", month: "long", day: "numeric",
+  }).format(now);
+
+  const next = (await store.records("infusion"))
+    .filter((r) => r.data && r.data.status === "planned" && new Date(r.data.scheduled_at) >= now)
+    .map((r) => r.data.scheduled_at)
+    .sort(byTime)[0];
+  const infusion = document.getElementById("next-infusion");
+  const link = document.createElement("a");
+  link.href = "/infusions";
+  if (next) {
+    const day = localDay(next, zone);
+    const when = day === today ? "today" : day === shiftDay(today, 1) ? "tomorrow" : dateLabel(next, zone);
+    link.textContent = `${when}, ${timeLabel(next, zone)}`;
+  } else {
+    link.textContent = "none planned";
+  }
+  infusion.replaceChildren("Next infusion: ", link);
+
+  // "This week" is the last seven days, the rhythm of the weekly reminder.
+  const last = (await store.records("assessment"))
+    .filter((r) => r.data && r.data.instrument === "phq9")
+    .map((r) => r.data.taken_at)
+    .sort(byTime)
+    .pop();
+  const phq9 = document.getElementById("phq9-state");
+  const lastDay = last && localDay(last, zone);
+  if (lastDay && lastDay > shiftDay(today, -7)) {
+    phq9.replaceChildren(`This week’s PHQ-9: done ${lastDay === today ? "today" : `on ${dateLabel(last, zone)}`} ✓`);
+    phq9.className = "glance-done";
+  } else {
+    const answer = document.createElement("a");
+    answer.href = "/assess/phq9";
+    answer.textContent = "answer it now";
+    const since = lastDay ? ` (last on ${dateLabel(last, zone)})` : "";
+    phq9.replaceChildren(`This week’s PHQ-9 is due${since}: `, answer);
+    phq9.className = "";
+  }
+}
+
+/** The day after an infusion (or the evening of it): a word about it, and the side effects
+ * that usually follow one lead their list. Mood stays first, in view above Save. */
 async function offerPostInfusion(zone, today) {
   const yesterday = shiftDay(today, -1);
   const now = Date.now();
@@ -213,7 +292,7 @@ async function offerPostInfusion(zone, today) {
   banner.hidden = !after;
   form.classList.toggle("post-infusion-first", after);
   if (after) {
-    const latest = infusions.map((r) => r.data.scheduled_at).sort().pop();
+    const latest = infusions.map((r) => r.data.scheduled_at).sort(byTime).pop();
     banner.querySelector("h2").textContent =
       localDay(latest, zone) === today ? "After today’s session" : `After your session on ${dateLabel(latest, zone)}`;
   }

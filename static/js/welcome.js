@@ -1,36 +1,124 @@
-// First run: time zone from the browser, the daily reminder time, the clinic's phone.
-import { api, deviceZone, problemText, ready, store } from "./app.js";
+// First run, one step at a time and each one skippable: the patient's day (time zone, daily
+// reminder time, clinic phone), notifications on this phone, the next infusion, and sharing with
+// their psychiatrist. Without the second and third, reminders would silently never arrive.
+import {
+  api, deviceZone, localDay, problemText, ready, saved, store, uuid, zonedInstant, zoneOf,
+} from "./app.js";
+import { pushState, turnOn } from "./push.js";
 
-const form = document.getElementById("welcome-form");
-const errorBox = document.getElementById("form-error");
+const $ = (id) => document.getElementById(id);
+const steps = [...document.querySelectorAll(".step")];
+let account = null;
 
-const account = await ready();
-if (account && account.display_name) document.getElementById("welcome-name").textContent = `, ${account.display_name}`;
-form.elements.timezone.value = deviceZone();
-if (Intl.supportedValuesOf) {
-  document.getElementById("timezones").replaceChildren(...Intl.supportedValuesOf("timeZone").map((z) => new Option(z)));
+function show(step) {
+  for (const each of steps) each.hidden = each !== step;
+  const heading = step.querySelector("h2");
+  window.scrollTo({ top: 0 });
+  heading.focus({ preventScroll: true });
+  if (step.id === "step-notify") showPush();
 }
 
-form.addEventListener("submit", async (event) => {
+function next(from) {
+  show(steps[steps.indexOf(from) + 1]);
+}
+
+for (const skip of document.querySelectorAll("[data-skip]")) {
+  skip.addEventListener("click", () => next(skip.closest(".step")));
+}
+
+function offline(error) {
+  return error.message && error.message !== "Failed to fetch"
+    ? error.message : "You are offline. Try again when you have a connection.";
+}
+
+// --- 1. the patient's day --------------------------------------------------------------------------
+const day = $("welcome-form");
+day.addEventListener("submit", async (event) => {
   event.preventDefault();
-  errorBox.hidden = true;
+  $("form-error").hidden = true;
   try {
     const me = await api("PATCH", "/api/v1/me", {
-      timezone: form.elements.timezone.value.trim(),
-      clinic_phone: form.elements.clinic_phone.value.trim() || null,
+      timezone: day.elements.timezone.value.trim(),
+      clinic_phone: day.elements.clinic_phone.value.trim() || null,
     });
     if (!me.ok) throw new Error(problemText(me));
-    await store.setAccount(me.data);
-    const time = form.elements.daily_checkin_time.value;
+    account = me.data;
+    await store.setAccount(account);
+    const time = day.elements.daily_checkin_time.value;
     const current = await api("GET", "/api/v1/me/reminders");
     if (current.ok) {
-      const saved = await api("PUT", "/api/v1/me/reminders", { ...current.data, daily_checkin_time: time || null });
-      if (!saved.ok) throw new Error(problemText(saved));
+      const done = await api("PUT", "/api/v1/me/reminders", { ...current.data, daily_checkin_time: time || null });
+      if (!done.ok) throw new Error(problemText(done));
     }
-    location.replace("/");
+    next(day);
   } catch (error) {
-    errorBox.textContent = error.message && error.message !== "Failed to fetch"
-      ? error.message : "You are offline. Try again when you have a connection.";
-    errorBox.hidden = false;
+    $("form-error").textContent = offline(error);
+    $("form-error").hidden = false;
   }
 });
+
+// --- 2. notifications on this phone ----------------------------------------------------------------
+async function showPush() {
+  const state = await pushState();
+  $("welcome-push-state").textContent = state.text;
+  $("welcome-push-on").hidden = !state.canTurnOn;
+  $("welcome-push-next").hidden = state.canTurnOn;
+}
+
+function pushSays(text, kind) {
+  $("welcome-push-status").textContent = text;
+  $("welcome-push-status").className = `save-status ${kind || ""}`;
+}
+
+$("welcome-push-on").addEventListener("click", async () => {
+  const button = $("welcome-push-on");
+  button.disabled = true;
+  try {
+    await turnOn((text) => pushSays(text, "pending"));
+    pushSays("Done: this phone will get your reminders.", "ok");
+  } catch (error) {
+    pushSays(error.message, "error");
+    button.textContent = "Try again";
+  } finally {
+    button.disabled = false;
+  }
+  await showPush();
+});
+$("welcome-push-next").addEventListener("click", () => next($("step-notify")));
+
+// --- 3. the next infusion ----------------------------------------------------------------------------
+const infusion = $("step-infusion");
+infusion.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const { date, time } = infusion.elements;
+  const error = $("infusion-error");
+  error.hidden = true;
+  if (!date.value || !time.value) {
+    error.textContent = "Choose the date and time of the session, or skip this step.";
+    error.hidden = false;
+    return;
+  }
+  const id = uuid();
+  await store.queue("infusion", id, "upsert", {
+    scheduled_at: zonedInstant(date.value, time.value, zoneOf(account)),
+    duration_minutes: 60,
+    status: "planned",
+  });
+  $("infusion-status").textContent = "Saved on this phone — will sync";
+  await saved();
+  const rec = await store.record("infusion", id);
+  if (rec && rec.state === "rejected") {
+    error.textContent = `Not saved: ${rec.problem}`;
+    error.hidden = false;
+    return;
+  }
+  next(infusion);
+});
+
+account = await ready();
+if (account && account.display_name) $("welcome-name").textContent = `, ${account.display_name}`;
+day.elements.timezone.value = deviceZone();
+infusion.elements.date.min = localDay(new Date().toISOString(), zoneOf(account));
+if (Intl.supportedValuesOf) {
+  $("timezones").replaceChildren(...Intl.supportedValuesOf("timeZone").map((z) => new Option(z)));
+}

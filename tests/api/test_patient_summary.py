@@ -288,9 +288,10 @@ async def test_patient_sharing_page_makes_and_withdraws_codes(
 ) -> None:
     page = await patient.get("/sharing")
     assert page.status_code == 200 and "Nobody" in page.text
-    made = await patient.post("/sharing/codes")
-    assert made.status_code == 200
-    code = re.search(r"<strong>([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{2})</strong>", made.text)
+    made = await patient.post("/sharing/codes")  # redirect-after-post: shown once on /sharing
+    assert made.status_code == 303 and made.headers["location"] == "/sharing"
+    shown = await patient.get("/sharing")
+    code = re.search(r"<strong>([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{2})</strong>", shown.text)
     assert code is not None
     accepted = await clinician.post("/api/v1/shares/accept", json={"code": code.group(1)})
     assert accepted.status_code == 200
@@ -302,7 +303,7 @@ async def test_patient_sharing_page_makes_and_withdraws_codes(
     assert withdrawn.status_code == 303
     assert (await clinician.get(f"/api/v1/patients/{patient.me['id']}/summary")).status_code == 404
     assert (await clinician.get("/sharing")).status_code in (302, 303)
-    assert made.headers["cache-control"] == "no-store"
+    assert made.headers["cache-control"] == shown.headers["cache-control"] == "no-store"
 
 
 async def test_item9_alerts_every_clinician_with_an_active_share(
@@ -315,9 +316,10 @@ async def test_item9_alerts_every_clinician_with_an_active_share(
     await log_assessment(patient, days_ago(1), "phq9", 13, item9=2)  # same day: one alert
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            "SELECT user_id, payload, urgency FROM push_outbox WHERE kind = 'patient_attention'"
-            " AND occurrence LIKE $1",
-            patient.me["id"] + ":%",
+            """SELECT user_id, payload, urgency FROM push_outbox
+                WHERE kind = 'patient_attention' AND occurrence IN (
+                    SELECT 'alert:' || id FROM alerts WHERE patient_id = $1::text::uuid)""",
+            patient.me["id"],
         )
     assert [str(r["user_id"]) for r in rows] == [clinician.me["id"]]
     payload = rows[0]["payload"]

@@ -1,16 +1,18 @@
-"""The check-in is quick (mood only: at most three taps), the day after an infusion asks about
-side effects first, and a PHQ-9 item 9 above 0 shows help at once, even offline."""
+"""The check-in is quick (mood only: at most three taps), the day after an infusion the mood
+scale stays first and in view above Save (the usual side effects leading theirs), and a PHQ-9
+item 9 above 0 shows help at once, even offline."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from playwright.async_api import BrowserContext, Page, expect
 
-from tests.helpers.browser import ZONE, Db, open_app, sign_up
+from tests.helpers.browser import PHONE, ZONE, Db, open_app, sign_up
 
 COUNT_TAPS = """
 window.__taps = 0;
@@ -37,8 +39,8 @@ async def test_mood_only_check_in_takes_at_most_three_taps(
     await expect(entry).to_contain_text("mood 7")
 
 
-async def test_after_an_infusion_side_effects_come_first(
-    context: BrowserContext, page: Page, db: Db
+async def test_the_day_after_an_infusion_mood_stays_first_and_in_view_above_save(
+    context: BrowserContext, page: Page, db: Db, screenshots: Path
 ) -> None:
     me = await sign_up(context)
     token = next(c["value"] for c in await context.cookies() if c["name"] == "csrftoken")
@@ -54,19 +56,50 @@ async def test_after_an_infusion_side_effects_come_first(
         headers={"content-type": "application/json", "x-csrf-token": token},
     )
     assert response.ok, await response.text()
+    await context.add_init_script(COUNT_TAPS)
     await open_app(page, "/")
     await expect(page.locator("#post-infusion")).to_be_visible()
-    effects = await page.locator("#effects").bounding_box()
-    mood = await page.locator("#mood-set").bounding_box()
-    assert effects and mood and effects["y"] < mood["y"]
 
-    await page.get_by_text("Dissociation", exact=True).tap()
-    await page.get_by_role("radio", name="Moderate").tap()
+    # 390×844, nothing scrolled: all eleven mood buttons, then Save below them, above the tab bar.
+    assert await page.evaluate("window.scrollY") == 0
+    moods = [await b.bounding_box() for b in await page.locator(".mood-option").all()]
+    save = await page.get_by_role("button", name="Save check-in").bounding_box()
+    tabbar = await page.locator(".tabbar").bounding_box()
+    assert save and tabbar and len(moods) == 11
+    for box in moods:
+        assert box and box["y"] >= 0 and box["y"] + box["height"] <= save["y"], (box, save)
+    assert save["y"] + save["height"] <= tabbar["y"] <= PHONE["height"]
+    # The side effects that usually follow an infusion lead their list, under the mood.
+    effects = await page.locator("#effects").bounding_box()
+    assert effects and effects["y"] > max(b["y"] for b in moods if b)
+    chips = await page.evaluate(
+        """[...document.querySelectorAll(".chip")]
+             .map((c) => [c.getBoundingClientRect(), c.dataset.code])
+             .sort(([a], [b]) => a.top - b.top || a.left - b.left).map(([, code]) => code)"""
+    )
+    assert set(chips[:5]) == {"dissociation", "nausea", "dizziness", "headache", "drowsiness"}
+    await page.screenshot(path=str(screenshots / "today-after-infusion.png"))
+
+    # Two taps, no scrolling.
     await page.get_by_role("radio", name="6", exact=True).tap()
     await page.get_by_role("button", name="Save check-in").tap()
     await expect(page.locator("#save-status")).to_have_text("Saved and synced")
+    assert await page.evaluate("window.__taps") == 2
+    stored = await db.fetch(
+        "SELECT mood, side_effects FROM checkins WHERE patient_id = $1", uuid.UUID(me["id"])
+    )
+    assert [(r["mood"], r["side_effects"]) for r in stored] == [(6, [])]
+
+    # And a side effect with its strength, as another check-in.
+    await page.get_by_role("button", name="Add another check-in").tap()
+    await page.get_by_text("Dissociation", exact=True).tap()
+    await page.get_by_role("radio", name="Moderate").tap()
+    await page.get_by_role("radio", name="5", exact=True).tap()
+    await page.get_by_role("button", name="Save check-in").tap()
+    await expect(page.locator("#save-status")).to_have_text("Saved and synced")
     effects_stored = await db.fetchval(
-        "SELECT side_effects FROM checkins WHERE patient_id = $1", uuid.UUID(me["id"])
+        "SELECT side_effects FROM checkins WHERE patient_id = $1 AND mood = 5",
+        uuid.UUID(me["id"]),
     )
     assert [(e["code"], e["severity"]) for e in effects_stored] == [("dissociation", 2)]
 

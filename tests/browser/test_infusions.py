@@ -1,14 +1,15 @@
-"""Infusions: add a session, move it, cancel it; each change reaches the database."""
+"""Infusions: add a session, move it, cancel it; each change reaches the database. The form
+starts on today and fits its card."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from playwright.async_api import BrowserContext, Page, expect
 
-from tests.helpers.browser import Db, open_app, sign_up
+from tests.helpers.browser import ZONE, Db, open_app, sign_up
 
 
 async def test_add_move_and_cancel_a_session(context: BrowserContext, page: Page, db: Db) -> None:
@@ -46,3 +47,27 @@ async def test_add_move_and_cancel_a_session(context: BrowserContext, page: Page
     )
     await expect(page.locator("#upcoming > li")).to_have_count(0)
     await expect(page.locator("#past > li")).to_contain_text("cancelled")
+
+
+async def test_the_form_starts_on_today_and_fits_its_card(
+    context: BrowserContext, page: Page
+) -> None:
+    await sign_up(context)
+    await open_app(page, "/infusions")
+    today = datetime.now(ZoneInfo(ZONE)).date()
+    await expect(page.get_by_label("Date")).to_have_value(today.isoformat())
+    card = await page.locator(".card", has=page.locator("#infusion-form")).evaluate(
+        """(card) => {
+            const box = card.getBoundingClientRect();
+            const pad = parseFloat(getComputedStyle(card).paddingRight);
+            return box.right - pad - parseFloat(getComputedStyle(card).borderRightWidth);
+        }"""
+    )
+    for field in ("Date", "Time", "Length in minutes"):
+        box = await page.get_by_label(field).bounding_box()
+        assert box and box["x"] + box["width"] <= card + 0.5, (field, box, card)
+    # After adding one, the form starts on today again.
+    await page.get_by_label("Time").fill("15:00")
+    await page.get_by_role("button", name="Add session").click()
+    await expect(page.locator("#infusion-status")).to_have_text("Session added and synced")
+    await expect(page.get_by_label("Date")).to_have_value(today.isoformat())

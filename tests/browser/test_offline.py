@@ -7,7 +7,7 @@ import asyncio
 import uuid
 from typing import Any
 
-from playwright.async_api import BrowserContext, Page
+from playwright.async_api import BrowserContext, Page, expect
 
 from tests.helpers.browser import Db, eventually, open_app, outbox_size, sign_up
 from tests.helpers.live_server import LiveServer
@@ -16,6 +16,9 @@ PENDING = "Saved on this phone — will sync"
 
 
 async def log_mood(page: Page, mood: str) -> None:
+    another = page.get_by_role("button", name="Add another check-in")
+    if await another.is_visible():  # today is done already
+        await another.click()
     await page.get_by_role("radio", name=mood, exact=True).first.click()
     await page.get_by_role("button", name="Save check-in").click()
 
@@ -43,8 +46,15 @@ async def test_entries_made_offline_sync_once(context: BrowserContext, page: Pag
     await page.locator("#result-sync", has_text=PENDING).wait_for()
     assert await page.locator("#result-score").text_content() == "Your score: 6"
 
-    await page.goto("/history")  # drawn by the server: not cached, so the offline page
-    await page.get_by_role("heading", name="You are offline").wait_for()
+    # History's charts are drawn by the server; offline, it lists the entries on this phone.
+    await page.goto("/history")
+    await page.get_by_role("heading", name="History", exact=True).wait_for()
+    await expect(page.locator(".lead")).to_contain_text("the charts cannot be drawn")
+    kept = page.locator("#history-entries > li")
+    await expect(kept).to_have_count(4)  # the three check-ins and the PHQ-9
+    await expect(kept.filter(has_text=PENDING)).to_have_count(4)
+    await expect(kept.first).to_contain_text("PHQ-9 6")  # newest first
+    await expect(kept.filter(has_text="mood 8")).to_have_count(1)
     await page.goto("/")
     await page.reload()  # still offline: the shell and the entries come from this phone
     entries = page.locator("#today-entries > li")

@@ -4,61 +4,26 @@ and a push is delivered to the real service worker with ServiceWorker.deliverPus
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from typing import Any
 
 import msgspec
 from playwright.async_api import BrowserContext, Page, expect
 
 from server.domain.reminders import PAYLOADS
-from tests.helpers.browser import PHONE, Db, eventually, open_app, sign_up
+from tests.helpers.browser import (
+    PHONE,
+    STUB_SUBSCRIBE_NO_ANSWER,
+    Db,
+    eventually,
+    open_app,
+    sign_up,
+)
 from tests.helpers.live_server import LiveServer
 from tests.helpers.push_service import PushService
+from tests.helpers.web_push import NOTIFICATIONS, STUB_SUBSCRIBE, deliver_push
 
-STUB_SUBSCRIBE = """
-(() => {
-  const minted = %s;
-  let current = null;
-  const toBase64Url = (key) => btoa(String.fromCharCode(...new Uint8Array(key)))
-    .replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
-  PushManager.prototype.subscribe = async function (options) {
-    window.__applicationServerKey = toBase64Url(options.applicationServerKey);
-    current = {
-      endpoint: minted.endpoint,
-      expirationTime: null,
-      toJSON: () => ({ endpoint: minted.endpoint, expirationTime: null, keys: minted.keys }),
-      unsubscribe: async () => { current = null; return true; },
-    };
-    return current;
-  };
-  PushManager.prototype.getSubscription = async function () { return current; };
-})();
-"""
-
-NOTIFICATIONS = """async () => (await (await navigator.serviceWorker.ready).getNotifications())
-    .map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data,
-                   actions: n.actions.map((a) => a.title) }))"""
-
-
-async def deliver_push(context: BrowserContext, page: Page, live: LiveServer, data: str) -> None:
-    """Hand a (decrypted) push message to the app's service worker, as the browser would."""
-    cdp = await context.new_cdp_session(page)
-    found: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-
-    def updated(event: dict[str, Any]) -> None:
-        for registration in event["registrations"]:
-            if registration["scopeURL"] == f"{live.url}/" and not found.done():
-                found.set_result(registration["registrationId"])
-
-    cdp.on("ServiceWorker.workerRegistrationUpdated", updated)
-    await cdp.send("ServiceWorker.enable")
-    registration = await asyncio.wait_for(found, 10)
-    await cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {"origin": live.url, "registrationId": registration, "data": data},
-    )
+NOT_ON = "Notifications are not turned on for this phone yet, so your reminders cannot reach it."
 
 
 async def test_subscribe_then_a_push_shows_a_notification_that_opens_the_app(
@@ -71,10 +36,14 @@ async def test_subscribe_then_a_push_shows_a_notification_that_opens_the_app(
         await context.add_init_script(STUB_SUBSCRIBE % json.dumps(minted.as_json()))
         await open_app(page, "/settings")
 
-        await expect(page.locator("#push-state")).to_have_text("Reminders are off on this phone.")
+        await expect(page.locator("#push-state")).to_have_text(NOT_ON)
         await page.get_by_role("button", name="Turn on notifications").tap()
-        await expect(page.locator("#push-status")).to_have_text("Reminders are on for this phone")
-        await expect(page.locator("#push-state")).to_have_text("Reminders are on for this phone.")
+        await expect(page.locator("#push-status")).to_have_text(
+            "Done: this phone will get your reminders."
+        )
+        await expect(page.locator("#push-state")).to_have_text(
+            "Notifications are on for this phone: your reminders arrive here."
+        )
         public_key = await (await context.request.get("/api/v1/push/public-key")).json()
         assert await page.evaluate("window.__applicationServerKey") == public_key["public_key"]
         stored = await db.fetch(
@@ -132,3 +101,35 @@ async def test_iphone_safari_is_told_to_add_the_app_to_the_home_screen(
         await expect(phone.locator("#ios-hint")).to_contain_text("Add to Home Screen")
     finally:
         await iphone.close()
+
+
+async def test_turning_on_says_each_step_and_when_the_push_service_does_not_answer(
+    context: BrowserContext, page: Page, db: Db, live: LiveServer
+) -> None:
+    me = await sign_up(context)
+    await context.grant_permissions(["notifications"], origin=live.url)
+    await context.add_init_script(STUB_SUBSCRIBE_NO_ANSWER)
+    await page.clock.install()
+    await page.goto("/settings")
+    # The reminders chosen above are ticked, and the card says they cannot reach this phone.
+    await expect(page.get_by_label("Daily check-in reminder")).to_be_checked()
+    await expect(page.locator("#push-state")).to_have_text(NOT_ON)
+
+    turn_on = page.get_by_role("button", name="Turn on notifications")
+    await turn_on.tap()
+    status = page.locator("#push-status")
+    await expect(status).to_have_text("Connecting to this phone’s push service…")
+    await expect(turn_on).to_be_disabled()
+    await page.clock.run_for(21_000)  # the push service never answers
+    await expect(status).to_have_text(
+        "Could not turn on notifications. "
+        "The push service did not answer. Check the connection and try again."
+    )
+    await expect(turn_on).to_be_enabled()
+    await expect(page.locator("#push-state")).to_have_text(NOT_ON)
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM push_subscriptions WHERE user_id = $1", uuid.UUID(me["id"])
+        )
+        == 0
+    )

@@ -128,6 +128,44 @@ async def seed_history(context: BrowserContext, days: int = 30) -> dict[str, Any
     return reply
 
 
+# An init script: a push service that never answers (subscribe() stays pending), where
+# tests.helpers.web_push.STUB_SUBSCRIBE mints a subscription.
+STUB_SUBSCRIBE_NO_ANSWER = """
+PushManager.prototype.subscribe = () => new Promise(() => {});
+PushManager.prototype.getSubscription = async () => null;
+"""
+
+
+async def text_size(page: Page, pixels: int) -> None:
+    """The browser's default text size, as a person sets it in the browser's settings (200% is
+    32 px): DevTools' Page.setFontSizes, not CSS of the test's own."""
+    cdp = await page.context.new_cdp_session(page)
+    await cdp.send("Page.enable")
+    await cdp.send("Page.setFontSizes", {"fontSizes": {"standard": pixels}})
+
+
+REFLOW = """(width) => {
+    const help = document.querySelector(".help-now").getBoundingClientRect();
+    const wide = [...document.querySelectorAll("body *")]
+      .filter((el) => el.getBoundingClientRect().right > width + 0.5 && el.getClientRects().length)
+      .slice(0, 5)
+      .map((el) => `${el.tagName.toLowerCase()}#${el.id}.${el.className}`);
+    return {
+      scrollWidth: document.documentElement.scrollWidth,
+      help: [help.left, help.right, help.width],
+      wide,
+    };
+}"""
+
+
+async def reflow(page: Page, width: int) -> dict[str, Any]:
+    """How the page fits ``width`` CSS px: the document's scroll width (not innerWidth: a mobile
+    layout viewport widens to fit what overflows), where "Need help now" is, and the first
+    elements that stick out."""
+    found: dict[str, Any] = await page.evaluate(REFLOW, width)
+    return found
+
+
 async def open_app(page: Page, path: str = "/") -> None:
     """Open a page and wait until the service worker controls it (the shell is precached)."""
     await page.goto(path)
