@@ -18,6 +18,8 @@ CSV: one row per entry (check-in, assessment, infusion), oldest first, with the 
     status            infusion: planned | completed | cancelled
     duration_minutes  infusion length
     note              the check-in's note or the infusion's notes
+    retracted_at      assessment: when the patient retracted it (ISO 8601), else empty; only a
+                      clinician's export holds retracted ones
 
 Text that a spreadsheet would run as a formula (= + - @ tab or CR at the start of a cell, or
 after a ; or , inside one) gets a ' before it, which the spreadsheet does not show.
@@ -29,6 +31,14 @@ FHIR: a Bundle of type collection holding the Patient; a QuestionnaireResponse p
 total (44261-6, 70274-6) and of PHQ-9 item 9 (44260-8), each ``derivedFrom`` its response; an
 Observation per check-in (mood, with anxiety, energy, sleep and side effects as components);
 and a Procedure per infusion. Ids are stable: an entry's own UUID, or a UUID derived from it.
+
+A questionnaire the patient retracted keeps its status (``completed``, its Observations
+``final``) and carries a tag, ``retracted-by-patient`` in this deployment's
+``/fhir/CodeSystem/entry-status``, with a note on each Observation saying when. Not
+``entered-in-error``: FHIR defines that as a record that should not have existed, and a receiving
+record system hides such resources, so an item-9 answer the patient took back would vanish from
+the chart there, which is what retraction must not do (issue 13). The patient did answer it; the
+retraction is their statement about it, and the tag says so without voiding it.
 """
 
 from __future__ import annotations
@@ -64,6 +74,7 @@ CSV_COLUMNS = (
     "status",
     "duration_minutes",
     "note",
+    "retracted_at",
 )
 # A spreadsheet runs a cell as a formula when it starts with one of = + - @ (tab and CR too, in
 # some); and one that splits on ";" or "," (a European Excel opening our CSV), or a reader that
@@ -79,6 +90,10 @@ def _cell(value: str) -> str:
 
 def _text(value: str | None) -> str:
     return value or ""
+
+
+def _time(moment: datetime | None, zone: ZoneInfo) -> str:
+    return "" if moment is None else moment.astimezone(zone).isoformat()
 
 
 def _num(value: float | int | None) -> str:
@@ -127,6 +142,7 @@ def export_csv(
                     "total": str(a.total),
                     "band": a.band,
                     "item9": _num(a.item9),
+                    "retracted_at": _time(a.retracted_at, zone),
                 },
             )
         )
@@ -220,7 +236,7 @@ def _answer(value: int) -> dict[str, Any]:
 
 
 def _assessment_resources(
-    a: Assessment, subject: dict[str, str], zone: ZoneInfo
+    a: Assessment, subject: dict[str, str], zone: ZoneInfo, base_url: str
 ) -> list[dict[str, Any]]:
     instrument: Instrument = INSTRUMENTS[a.instrument]
     codes = ITEM_CODES[a.instrument]
@@ -272,7 +288,22 @@ def _assessment_resources(
                 "derivedFrom": [response_ref],
             }
         )
+    if a.retracted_at is not None:
+        _mark_retracted(resources, a.retracted_at.astimezone(zone), base_url)
     return resources
+
+
+def _mark_retracted(resources: list[dict[str, Any]], at: datetime, base_url: str) -> None:
+    tag = {
+        "system": f"{base_url}/fhir/CodeSystem/entry-status",
+        "code": "retracted-by-patient",
+        "display": "Retracted by the patient",
+    }
+    note = f"Retracted by the patient on {at.isoformat()}; kept because it was answered."
+    for resource in resources:
+        resource["meta"] = {"tag": [tag]}
+        if resource["resourceType"] == "Observation":
+            resource["note"] = [{"text": note}]
 
 
 def _checkin_resource(
@@ -355,7 +386,7 @@ def fhir_bundle(
         {"resourceType": "Patient", "id": str(patient.id), "name": [{"text": patient.display_name}]}
     ]
     for a in assessments:
-        resources.extend(_assessment_resources(a, subject, zone))
+        resources.extend(_assessment_resources(a, subject, zone, base_url))
     resources.extend(_checkin_resource(c, subject, zone, system) for c in checkins)
     resources.extend(_infusion_resource(i, subject, zone) for i in infusions)
     return {

@@ -1,30 +1,61 @@
 """Safety flags on the summary and the clinician's list, each with the day it was raised.
 
 - item 9: a PHQ-9 whose item 9 (thoughts of death or self-harm) is above 0;
+- relapse, mood drop, persisting severe side effect, PHQ-9 overdue: the monitoring rules
+  (server/domain/monitoring.py, where each is defined with its source);
 - PHQ-9 worse: a PHQ-9 at least 5 points above the baseline or the previous PHQ-9;
 - severe side effect: a check-in reporting any side effect as severe (3), one flag a day;
 - no check-in: 3 or more days in a row without a check-in, dated on the first missed day.
 Gaps are looked for over the days adherence counts (``counted_days``).
+
+A PHQ-9 the patient retracted keeps every flag it raised (item 9, worse), marked retracted; it
+is never the baseline or the "previous" another PHQ-9 is compared with. Item-9 flags come first,
+whatever their day (``PINNED``): a page that must cut its list cuts the others.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from datetime import date, timedelta
 from typing import Literal
 
 import msgspec
 
-from server.domain.records import Assessment, SideEffect
+from server.domain import monitoring
+from server.domain.monitoring import Finding, Progress
+from server.domain.records import Assessment, Infusion, SideEffect
 
 WORSE_BY = 5
 GAP_DAYS = 3
 ONE_DAY = timedelta(days=1)
+# Mood drops are looked for from this many days before a range: a week and the 4 weeks before
+# it, and one day more to tell whether a drop had already started.
+MOOD_LOOK_BACK = timedelta(days=monitoring.WEEK + monitoring.BEFORE_DAYS)
 
-FlagKind = Literal["item9", "phq9_worse", "severe_side_effect", "no_checkin"]
-_FLAG_ORDER = {"item9": 0, "phq9_worse": 1, "severe_side_effect": 2, "no_checkin": 3}
+FlagKind = Literal[
+    "item9",
+    "relapse",
+    "mood_drop",
+    "persisting_severe_effect",
+    "phq9_worse",
+    "severe_side_effect",
+    "phq9_overdue",
+    "no_checkin",
+]
+_FLAG_ORDER: dict[str, int] = {
+    "item9": 0,
+    "relapse": 1,
+    "mood_drop": 2,
+    "persisting_severe_effect": 3,
+    "phq9_worse": 4,
+    "severe_side_effect": 5,
+    "phq9_overdue": 6,
+    "no_checkin": 7,
+}
+PINNED: frozenset[str] = frozenset({"item9"})
+RETRACTED = " The patient retracted this questionnaire; it is kept because it was answered."
 
 
 class Flag(msgspec.Struct, frozen=True):
@@ -46,6 +77,20 @@ def counted_days(
     return start, end
 
 
+def item9_flag(a: Assessment) -> Flag | None:
+    if not a.item9:
+        return None
+    detail = f"PHQ-9 item 9 (thoughts of death or self-harm) answered {a.item9} of 3."
+    return Flag("item9", a.local_day, detail + (RETRACTED if a.retracted_at else ""))
+
+
+def triage(found: Iterable[Flag]) -> list[Flag]:
+    """Pinned kinds first, then the newest day first, then by kind."""
+    return sorted(
+        found, key=lambda f: (f.kind not in PINNED, -f.day.toordinal(), _FLAG_ORDER[f.kind])
+    )
+
+
 def flags(
     *,
     logged: Set[date],
@@ -60,19 +105,14 @@ def flags(
 ) -> list[Flag]:
     """``logged``: the days with a check-in; ``side_effects``: (day, effects) of check-ins (those
     without a severe one may be left out); ``phq9s``: every PHQ-9 known, in time order (the
-    previous one may predate the range)."""
+    previous one may predate the range), retracted ones included."""
     found: list[Flag] = []
     previous: Assessment | None = None
     for a in phq9s:
         if first <= a.local_day <= last:
-            if a.item9:
-                found.append(
-                    Flag(
-                        "item9",
-                        a.local_day,
-                        f"PHQ-9 item 9 (thoughts of death or self-harm) answered {a.item9} of 3.",
-                    )
-                )
+            item9 = item9_flag(a)
+            if item9 is not None:
+                found.append(item9)
             reasons = []
             after_baseline = baseline_day is not None and a.local_day > baseline_day
             if baseline is not None and after_baseline and a.total - baseline >= WORSE_BY:
@@ -80,21 +120,54 @@ def flags(
             if previous is not None and a.total - previous.total >= WORSE_BY:
                 reasons.append(f"{a.total - previous.total} above the previous ({previous.total})")
             if reasons:
+                detail = f"PHQ-9 {a.total}: " + "; ".join(reasons) + "."
                 found.append(
-                    Flag("phq9_worse", a.local_day, f"PHQ-9 {a.total}: " + "; ".join(reasons) + ".")
+                    Flag("phq9_worse", a.local_day, detail + (RETRACTED if a.retracted_at else ""))
                 )
-        previous = a
+        if a.retracted_at is None:
+            previous = a
     severe: dict[date, set[str]] = defaultdict(set)
     for day, effects in side_effects:
         if first <= day <= last:
             for effect in effects:
-                if effect.severity >= 3:
+                if effect.severity >= monitoring.SEVERE:
                     severe[day].add(effect.code.replace("_", " "))
     for day, codes in severe.items():
         found.append(Flag("severe_side_effect", day, "Severe " + ", ".join(sorted(codes)) + "."))
     found.extend(_gaps(logged, first, last, today, started))
-    found.sort(key=lambda f: (-f.day.toordinal(), _FLAG_ORDER[f.kind]))
-    return found
+    return triage(found)
+
+
+def monitoring_flags(
+    *,
+    phq9s: Sequence[Assessment],
+    given: Sequence[Infusion],
+    moods: Mapping[date, float],
+    side_effects: Iterable[tuple[date, Iterable[SideEffect]]],
+    first: date,
+    last: date,
+    today: date,
+    progress: Progress | None = None,
+) -> list[Flag]:
+    """The monitoring rules' findings on days ``first``..``last``. ``phq9s``: in time order,
+    from the baseline on (or, with ``progress``, the baseline and those since
+    ``progress.until``); ``given``: the given infusions in time order, at least the first, the
+    last, and the last one before each day of the range; ``moods``: local day → mean mood, from
+    ``MOOD_LOOK_BACK`` before ``first``; ``side_effects`` from the day before ``first``."""
+    first_at = given[0].scheduled_at if given else None
+    found: list[tuple[FlagKind, Finding]] = [
+        ("relapse", f) for f in monitoring.relapses(phq9s, first_at, progress)
+    ]
+    found += [("mood_drop", f) for f in monitoring.mood_drops(moods, first, last)]
+    found += [
+        ("persisting_severe_effect", f)
+        for f in monitoring.persisting_severe_effects(side_effects, [i.local_day for i in given])
+    ]
+    if first <= today <= last:
+        overdue = monitoring.phq9_overdue(phq9s, given, today)
+        if overdue is not None:
+            found.append(("phq9_overdue", overdue))
+    return [Flag(kind, f.day, f.detail) for kind, f in found if first <= f.day <= last]
 
 
 def _gaps(

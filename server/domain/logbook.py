@@ -6,6 +6,12 @@ entry here and a table in a migration, not five files.
 A kind says what a client sends (``content``), how it is checked against the clock
 (``prepare``), what is stored (``record``, built by ``build``), the columns it is stored in, and
 what happens around a write (reminders re-planned, the safety response).
+
+A ``final`` kind (questionnaires: a safety answer must not be erased or rewritten) is stored once:
+sending the same content again is ``unchanged``, different content is refused (409), and a
+delete retracts it. A retracted entry leaves the patient's log and devices (sync sends it as a
+delete) but keeps its content and a ``retracted_at`` for the clinicians who share it. Its table
+has a ``retracted_at`` column and its record a ``retracted_at`` field (migrations/0014).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from server.domain.instruments import (
     needs_safety_response,
     score,
 )
+from server.domain.monitoring import checkin_watched, phq9_watched
 from server.domain.records import Assessment, CheckIn, Infusion, InstrumentId
 from server.domain.safety import Safety, crisis_resources
 from server.errors import InvalidField
@@ -74,14 +81,33 @@ class LogKind(msgspec.Struct, frozen=True):
     filters: tuple[str, ...] = ()  # columns a list may be narrowed by (?instrument=phq9)
     replans_reminders: bool = False  # reminders follow these entries (infusions)
     needs_safety: Callable[[Any], bool] = _never  # show crisis resources, alert the clinicians
+    # The monitoring rules may find something in this entry (content or record) when it is
+    # written: server/services/monitoring.py reads around it, in the write's transaction.
+    watched: Callable[[Any], bool] = _never
     # The record as the patient's app receives it (a questionnaire adds its band's label and,
     # when needed, the crisis resources with the patient's clinic phone), and its type.
     view: Callable[[Any, str | None], Any] = _as_is
     shown_as: type[Any] | None = None
+    final: bool = False  # stored once, never changed; a delete retracts (see the module)
 
     @property
     def missing(self) -> str:
         return f"No such {self.noun or self.name}."
+
+    @property
+    def refused(self) -> str:
+        """Why a change to a stored entry of a final kind is refused."""
+        return (
+            f"A stored {self.noun or self.name} is final and cannot be changed. Retract it and "
+            "answer a new one; your clinician still sees a retracted one."
+        )
+
+    def shown(self, *, retracted: bool = False) -> str:
+        """The SQL condition for the rows a read returns: live entries, and with ``retracted``
+        (a clinician's reads, the patient's data export) retracted ones too."""
+        if retracted and self.final:
+            return "(NOT deleted OR retracted_at IS NOT NULL)"
+        return "NOT deleted"
 
     @property
     def table(self) -> str:
@@ -101,7 +127,8 @@ class LogKind(msgspec.Struct, frozen=True):
     def select_list(self) -> str:
         """The columns that make a record, plus what sync needs (its change time, tombstone)."""
         content = ", ".join(f"{name}::{cast} AS {name}" for name, cast in _columns(self.record))
-        return f"id, patient_id, {content}, client_updated_at, deleted"
+        retracted = ", retracted_at" if self.final else ""
+        return f"id, patient_id, {content}, client_updated_at, deleted{retracted}"
 
     def build(self, content: Any, entry: Entry) -> Any:
         """The record of prepared content: the local day is fixed in the patient's zone."""
@@ -136,7 +163,7 @@ class LogKind(msgspec.Struct, frozen=True):
         )
 
 
-_BOOKKEEPING = ("id", "patient_id", "updated_at")
+_BOOKKEEPING = ("id", "patient_id", "updated_at", "retracted_at")
 
 
 @cache
@@ -223,18 +250,29 @@ def _needs_safety(answered: Assessment | AssessmentContent) -> bool:
     return needs_safety_response(answered.instrument, answered.answers)
 
 
-CHECKINS = LogKind("checkin", CheckInContent, CheckIn, check_checkin, "recorded_at", "check-in")
+CHECKINS = LogKind(
+    "checkin",
+    CheckInContent,
+    CheckIn,
+    check_checkin,
+    "recorded_at",
+    "check-in",
+    watched=checkin_watched,
+)
 ASSESSMENTS = LogKind(
     "assessment",
     AssessmentContent,
     Assessment,
     lambda content, now: check_assessment(content, now)[0],
     "taken_at",
+    noun="questionnaire",
     derive=_score,
     filters=("instrument",),
     needs_safety=_needs_safety,
+    watched=phq9_watched,
     view=assessment_out,
     shown_as=AssessmentOut,
+    final=True,  # a safety answer cannot be rewritten or erased (issue 13)
 )
 INFUSIONS = LogKind(
     "infusion",

@@ -19,6 +19,9 @@ that need a person (relapse, mood drop, a persisting severe side effect) also ra
 - Persisting severe side effect: a side effect reported as severe (3) on two consecutive local
   days, or on a day two or more days after the last infusion before it (the day of an infusion
   and the day after are when ketamine's effects are expected).
+
+A PHQ-9 the patient retracted (``retracted_at``) counts for none of these: no baseline, no
+response, no relapse, and it does not make a PHQ-9 "taken" for the overdue rule.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from datetime import date, datetime, timedelta
 
 import msgspec
 
-from server.domain.records import Assessment, Infusion, SideEffect
+from server.domain.checkins import CheckInContent
+from server.domain.instruments import AssessmentContent
+from server.domain.records import Assessment, CheckIn, Infusion, SideEffect
 
 BASELINE_WINDOW = timedelta(days=30)
 BASELINE_MIN = 10
@@ -43,6 +48,10 @@ MOOD_DROP = 2.0
 OVERDUE_AFTER = timedelta(days=14)
 COURSE_TAIL = timedelta(days=90)
 SEVERE = 3
+# A check-in can start a mood drop only by lowering the week's mean; one at or below the middle
+# of the scale is worth reading the weeks before it when it is written (server/services/
+# monitoring.py). A drop through moods above it is still found on the summary and the list.
+LOW_MOOD = 5
 
 
 class Finding(msgspec.Struct, frozen=True):
@@ -52,30 +61,76 @@ class Finding(msgspec.Struct, frozen=True):
     detail: str
 
 
+class Progress(msgspec.Struct, frozen=True):
+    """The PHQ-9s since the first infusion taken before ``until``, as the relapse rule needs
+    them: their lowest total. A response or remission was reached among them exactly when the
+    lowest reached it, so a reader need not fetch them all (the clinician's list)."""
+
+    until: datetime
+    lowest: int | None
+
+
+def checkin_watched(checkin: CheckIn | CheckInContent) -> bool:
+    """Whether a rule may find something in this check-in when it is written: a low mood (a
+    mood drop) or a severe side effect (one that persists). Any other check-in costs no read."""
+    return checkin.mood <= LOW_MOOD or any(e.severity >= SEVERE for e in checkin.side_effects)
+
+
+def phq9_watched(assessment: Assessment | AssessmentContent) -> bool:
+    """Every PHQ-9 may be a relapse (or answer item 9 above 0)."""
+    return assessment.instrument == "phq9"
+
+
+def counted(phq9s: Iterable[Assessment]) -> list[Assessment]:
+    """The PHQ-9s the rules count: those the patient has not retracted."""
+    return [a for a in phq9s if a.retracted_at is None]
+
+
+def baseline_phq9(
+    phq9s: Sequence[Assessment], first_infusion: datetime | None
+) -> Assessment | None:
+    """The last PHQ-9 in the 30 days before the first given infusion, whatever its total."""
+    if first_infusion is None:
+        return None
+    before = [
+        a for a in counted(phq9s) if first_infusion - BASELINE_WINDOW <= a.taken_at < first_infusion
+    ]
+    return max(before, key=lambda a: a.taken_at) if before else None
+
+
 def eligible_baseline(
     phq9s: Sequence[Assessment], first_infusion: datetime | None
 ) -> Assessment | None:
     """The last PHQ-9 in the 30 days before the first given infusion, if it is ≥ 10."""
-    if first_infusion is None:
-        return None
-    before = [a for a in phq9s if first_infusion - BASELINE_WINDOW <= a.taken_at < first_infusion]
-    if not before:
-        return None
-    baseline = max(before, key=lambda a: a.taken_at)
-    return baseline if baseline.total >= BASELINE_MIN else None
+    baseline = baseline_phq9(phq9s, first_infusion)
+    return baseline if baseline is not None and baseline.total >= BASELINE_MIN else None
 
 
-def relapses(phq9s: Sequence[Assessment], first_infusion: datetime | None) -> list[Finding]:
+def responded(total: int | None, baseline: Assessment) -> bool:
+    """A response (≤ 50% of the baseline) or a remission (< 5) at this total."""
+    return total is not None and (total < REMISSION_BELOW or total * 2 <= baseline.total)
+
+
+def relapses(
+    phq9s: Sequence[Assessment],
+    first_infusion: datetime | None,
+    progress: Progress | None = None,
+) -> list[Finding]:
     """Every PHQ-9 that marks a relapse after a response or remission (``phq9s`` in time
-    order)."""
+    order). With ``progress``, the PHQ-9s before ``progress.until`` are known by their lowest
+    only (``phq9s`` must still hold the baseline)."""
     baseline = eligible_baseline(phq9s, first_infusion)
     if baseline is None or first_infusion is None:
         return []
     found: list[Finding] = []
+    start = first_infusion
     lowest: int | None = None
-    reached = False
-    for a in phq9s:
-        if a.taken_at < first_infusion:
+    if progress is not None:
+        start = max(start, progress.until)
+        lowest = progress.lowest
+    reached = responded(lowest, baseline)
+    for a in counted(phq9s):
+        if a.taken_at < start:
             continue
         if reached:
             assert lowest is not None
@@ -89,45 +144,74 @@ def relapses(phq9s: Sequence[Assessment], first_infusion: datetime | None) -> li
                     Finding(a.local_day, "PHQ-9 after a response: " + "; ".join(reasons) + ".")
                 )
         lowest = a.total if lowest is None else min(lowest, a.total)
-        if a.total < REMISSION_BELOW or a.total * 2 <= baseline.total:
-            reached = True
+        reached = reached or responded(a.total, baseline)
     return found
+
+
+def daily_mean_moods(moods: Iterable[tuple[date, int]]) -> dict[date, float]:
+    """(local day, mood) of check-ins → local day → the mean mood of that day's check-ins."""
+    totals: dict[date, int] = {}
+    counts: dict[date, int] = {}
+    for day, mood in moods:
+        totals[day] = totals.get(day, 0) + mood
+        counts[day] = counts.get(day, 0) + 1
+    return {day: total / counts[day] for day, total in totals.items()}
 
 
 def mood_drops(moods: Mapping[date, float], first: date, last: date) -> list[Finding]:
     """``moods``: local day → mean mood of that day. Each day in first..last where a drop
     starts (it did not hold the day before)."""
+    # The days from the first one any week of the range looks at, as a list: a week and the
+    # 4 weeks before it are two slices of it. Running totals skip the days clearly not a drop;
+    # a day near or past the line is judged by ``_mood_drop`` from the slices, summed in day
+    # order, so floating-point drift never decides it.
+    if len(moods) < WEEK_MIN_LOGGED + BEFORE_MIN_LOGGED or (
+        max(moods.values()) - min(moods.values()) < MOOD_DROP
+    ):
+        return []  # too few days, or too even a mood, for any drop (a mean is within them)
+    span = WEEK + BEFORE_DAYS
+    origin = first.toordinal() - span
+    days: list[float | None] = [None] * max(0, last.toordinal() - origin + 1)
+    for day, mood in moods.items():
+        if 0 <= day.toordinal() - origin < len(days):
+            days[day.toordinal() - origin] = mood
+    sums, counts = [0.0], [0]  # of the logged days before each index
+    for logged in days:
+        sums.append(sums[-1] + (logged or 0.0))
+        counts.append(counts[-1] + (logged is not None))
     found: list[Finding] = []
-    held = _mood_drop(moods, first - timedelta(days=1)) is not None
-    day = first
-    while day <= last:
-        drop = _mood_drop(moods, day)
-        if drop is not None and not held:
-            found.append(Finding(day, drop))
+    held = False
+    for end in range(span, len(days) + 1):  # the week ends on days[end - 1]
+        split, start = end - WEEK, end - span
+        logged_week, logged_before = counts[end] - counts[split], counts[split] - counts[start]
+        drop = None
+        if (
+            logged_week >= WEEK_MIN_LOGGED
+            and logged_before >= BEFORE_MIN_LOGGED
+            and (sums[split] - sums[start]) / logged_before
+            - (sums[end] - sums[split]) / logged_week
+            > MOOD_DROP - _NEAR
+        ):
+            drop = _mood_drop(days, end - 1)
+        if drop is not None and not held and end > span:
+            found.append(Finding(date.fromordinal(origin + end - 1), drop))
         held = drop is not None
-        day += timedelta(days=1)
     return found
 
 
-def _mood_drop(moods: Mapping[date, float], day: date) -> str | None:
-    week = _logged(moods, day - timedelta(days=WEEK - 1), day)
-    before = _logged(
-        moods, day - timedelta(days=WEEK + BEFORE_DAYS - 1), day - timedelta(days=WEEK)
-    )
+_NEAR = 1e-6  # far above the drift of running totals of years of daily moods (0-10)
+
+
+def _mood_drop(days: Sequence[float | None], index: int) -> str | None:
+    """Whether the week ending on ``days[index]`` is a drop (``index`` ≥ 34)."""
+    week = [m for m in days[index - WEEK + 1 : index + 1] if m is not None]
+    before = [m for m in days[index - WEEK - BEFORE_DAYS + 1 : index - WEEK + 1] if m is not None]
     if len(week) < WEEK_MIN_LOGGED or len(before) < BEFORE_MIN_LOGGED:
         return None
     now, then = sum(week) / len(week), sum(before) / len(before)
     if then - now < MOOD_DROP:
         return None
     return f"Mood this week {now:.1f}, {then - now:.1f} below the 4 weeks before ({then:.1f})."
-
-
-def _logged(moods: Mapping[date, float], first: date, last: date) -> list[float]:
-    return [
-        mood
-        for offset in range((last - first).days + 1)
-        if (mood := moods.get(first + timedelta(days=offset))) is not None
-    ]
 
 
 def in_course(given: Sequence[Infusion], today: date) -> bool:
@@ -143,7 +227,7 @@ def phq9_overdue(
     """During a course, the last PHQ-9 more than 14 days old (or none at all)."""
     if not in_course(given, today):
         return None
-    last = max((a.local_day for a in phq9s), default=None)
+    last = max((a.local_day for a in counted(phq9s)), default=None)
     if last is None:
         return Finding(today, "No PHQ-9 yet during treatment.")
     if today - last <= OVERDUE_AFTER:

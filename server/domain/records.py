@@ -1,7 +1,8 @@
 """What a patient records, as the rest of the domain sees it (read from the store, never I/O here).
 
 These are the shapes shared by the log API, sync, the summary, reminders and exports. Deleted
-entries (tombstones) never reach these Structs except through sync.
+entries (tombstones) never reach these Structs except through sync; a retracted assessment
+reaches them only in what a clinician reads (and the patient's own data export).
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ class Assessment(msgspec.Struct, frozen=True, kw_only=True):
     taken_at: datetime
     local_day: date
     updated_at: datetime
+    # When the patient took it back (server/domain/logbook.py, ``final``): it stays visible to
+    # their clinicians, with every flag it raised, but counts for no baseline or verdict.
+    retracted_at: datetime | None = None
 
     @property
     def item9(self) -> int | None:

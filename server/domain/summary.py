@@ -9,37 +9,43 @@ Definitions (each is what the numbers on the page mean; check them here):
 - Daily mood: the mean of that local day's check-in moods (0 worst – 10 best). The 7-day average
   of day d is the mean of the daily means of d-6..d, shown once at least 3 of those 7 days have a
   check-in.
-- Baseline: the last PHQ-9 taken before the first given infusion, whatever the range. None when
-  there is no infusion yet or no PHQ-9 before the first one (never zero).
-- Latest: the last PHQ-9 taken on or before the range's last day.
-- Change from baseline: (latest − baseline) / baseline × 100, one decimal; negative is better.
-  Response: latest ≤ 50% of baseline. Remission: latest < 5. A baseline of 0 has no change or
-  response (nothing to halve).
+- Baseline, latest, change, response, remission, partial response, relapse, and retracted
+  questionnaires: see ``server/domain/scores.py``.
 - Side effects and afterglow: see ``server/domain/infusion_effects.py``.
 - Adherence: local days with at least one check-in / days in the range, counted from the later
   of the range's first day and the day the patient started, to the earlier of the range's last
   day and today (today counts once it is logged: the day is not over).
-- Flags, each dated: PHQ-9 item 9 > 0; a PHQ-9 ≥ 5 points above the baseline or the previous
-  PHQ-9; a check-in with a severe (3) side effect; 3 or more days in a row without a check-in
-  (dated on the first missed day), over the same days as adherence.
+- Flags, each dated: PHQ-9 item 9 > 0; relapse; mood drop; a severe side effect that persists;
+  PHQ-9 overdue (dated today); a PHQ-9 ≥ 5 points above the baseline or the previous PHQ-9; a
+  check-in with a severe (3) side effect; 3 or more days in a row without a check-in (dated on
+  the first missed day), over the same days as adherence. Item-9 flags first, then the newest
+  (server/domain/flags.py).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Iterable, Sequence, Set
-from datetime import date, datetime
+from collections.abc import Iterable, Mapping, Sequence, Set
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 import msgspec
 
-from server.domain.flags import WORSE_BY, Flag, counted_days, flags
+from server.domain.flags import (
+    MOOD_LOOK_BACK,
+    Flag,
+    counted_days,
+    flags,
+    monitoring_flags,
+    triage,
+)
 from server.domain.infusion_effects import Afterglow, SideEffects, afterglow, side_effects
+from server.domain.monitoring import Progress
 from server.domain.records import Assessment, CheckIn, Infusion, SideEffect
+from server.domain.scores import Gad7Part, Phq9Part, gad7_part, phq9_part, trend
 
 AVERAGE_DAYS = 7
 AVERAGE_MIN_DAYS = 3
-REMISSION_BELOW = 5
 
 
 class MoodDay(msgspec.Struct, frozen=True):
@@ -56,34 +62,6 @@ class InfusionMark(msgspec.Struct, frozen=True):
     scheduled_at: datetime
     status: str
     given: bool
-
-
-class ScorePoint(msgspec.Struct, frozen=True):
-    day: date
-    taken_at: datetime
-    total: int
-    band: str
-    item9: int | None = None
-
-
-class Phq9Part(msgspec.Struct, frozen=True, kw_only=True):
-    baseline: int | None
-    baseline_day: date | None
-    baseline_note: str | None  # why there is no baseline, in words
-    latest: int | None
-    latest_day: date | None
-    latest_band: str | None
-    change_pct: float | None
-    response: bool
-    remission: bool
-    series: list[ScorePoint]
-
-
-class Gad7Part(msgspec.Struct, frozen=True, kw_only=True):
-    latest: int | None
-    latest_day: date | None
-    latest_band: str | None
-    series: list[ScorePoint]
 
 
 class Adherence(msgspec.Struct, frozen=True):
@@ -104,6 +82,7 @@ class Summary(msgspec.Struct, frozen=True, kw_only=True):
     adherence: Adherence
     flags: list[Flag]
     last_checkin_day: date | None
+    trend: str | None  # the same word as on the clinician's list (``trend``)
 
 
 def summarise(
@@ -118,7 +97,8 @@ def summarise(
     started: date | None = None,
 ) -> Summary:
     """Everything on the summary page. ``checkins`` may include days before ``first`` (the
-    7-day average and pre-infusion levels look back); later ones are ignored."""
+    7-day average, pre-infusion levels and mood drops look back, at most ``MOOD_LOOK_BACK``);
+    later ones are ignored."""
     checkins = [c for c in checkins if c.local_day <= last]
     means = daily_means(checkins)
     logged = sorted(means)
@@ -128,6 +108,27 @@ def summarise(
     gad7s = sorted((a for a in assessments if a.instrument == "gad7"), key=_taken)
     phq9 = phq9_part(phq9s, given, first, last)
     data_end = min(last, today)
+    day_before = first - timedelta(days=1)
+    found = flags(
+        logged={c.local_day for c in in_range},
+        side_effects=[(c.local_day, c.side_effects) for c in in_range],
+        phq9s=phq9s,
+        baseline=phq9.baseline,
+        baseline_day=phq9.baseline_day,
+        first=first,
+        last=last,
+        today=today,
+        started=started,
+    )
+    found += monitoring_flags(
+        phq9s=phq9s,
+        given=given,
+        moods={day: mean for day, (mean, _) in means.items() if day >= first - MOOD_LOOK_BACK},
+        side_effects=[(c.local_day, c.side_effects) for c in checkins if c.local_day >= day_before],
+        first=first,
+        last=last,
+        today=today,
+    )
     return Summary(
         first=first,
         last=last,
@@ -152,18 +153,9 @@ def summarise(
             if first <= i.local_day <= last
         ],
         adherence=adherence(in_range, first, last, today, started),
-        flags=flags(
-            logged={c.local_day for c in in_range},
-            side_effects=[(c.local_day, c.side_effects) for c in in_range],
-            phq9s=phq9s,
-            baseline=phq9.baseline,
-            baseline_day=phq9.baseline_day,
-            first=first,
-            last=last,
-            today=today,
-            started=started,
-        ),
+        flags=triage(found),
         last_checkin_day=max((c.local_day for c in checkins), default=None),
+        trend=trend(phq9),
     )
 
 
@@ -216,80 +208,6 @@ def mood_days(
     return result
 
 
-def _point(a: Assessment) -> ScorePoint:
-    return ScorePoint(
-        day=a.local_day, taken_at=a.taken_at, total=a.total, band=a.band, item9=a.item9
-    )
-
-
-def baseline_of(phq9s: Sequence[Assessment], given: Sequence[Infusion]) -> Assessment | None:
-    if not given:
-        return None
-    start = given[0].scheduled_at
-    before = [a for a in phq9s if a.taken_at < start]
-    return max(before, key=_taken) if before else None
-
-
-def phq9_part(
-    phq9s: Sequence[Assessment], given: Sequence[Infusion], first: date, last: date
-) -> Phq9Part:
-    baseline = baseline_of(phq9s, given)
-    note = None
-    if baseline is None:
-        note = (
-            "No infusion has been given yet, so there is no baseline."
-            if not given
-            else f"No PHQ-9 was taken before the first infusion ({given[0].local_day}), "
-            "so there is no baseline."
-        )
-    upto = [a for a in phq9s if a.local_day <= last]
-    latest = max(upto, key=_taken) if upto else None
-    change = None
-    response = False
-    if baseline is not None and latest is not None and baseline.total > 0:
-        change = round((latest.total - baseline.total) * 100 / baseline.total, 1)
-        response = latest.total * 2 <= baseline.total
-    return Phq9Part(
-        baseline=None if baseline is None else baseline.total,
-        baseline_day=None if baseline is None else baseline.local_day,
-        baseline_note=note,
-        latest=None if latest is None else latest.total,
-        latest_day=None if latest is None else latest.local_day,
-        latest_band=None if latest is None else latest.band,
-        change_pct=change,
-        response=response,
-        remission=latest is not None and latest.total < REMISSION_BELOW,
-        series=[_point(a) for a in phq9s if first <= a.local_day <= last],
-    )
-
-
-def gad7_part(gad7s: Sequence[Assessment], first: date, last: date) -> Gad7Part:
-    upto = [a for a in gad7s if a.local_day <= last]
-    latest = max(upto, key=_taken) if upto else None
-    return Gad7Part(
-        latest=None if latest is None else latest.total,
-        latest_day=None if latest is None else latest.local_day,
-        latest_band=None if latest is None else latest.band,
-        series=[_point(a) for a in gad7s if first <= a.local_day <= last],
-    )
-
-
-def trend(phq9: Phq9Part) -> str | None:
-    """A word for the list: remission, response, partial response (25–49% down), no response,
-    or worse (≥ 5 points up); None without a baseline."""
-    if phq9.remission:
-        return "remission"
-    if phq9.baseline is None or phq9.latest is None or phq9.change_pct is None:
-        return None
-    if phq9.response:
-        return "response"
-    if phq9.latest - phq9.baseline >= WORSE_BY:
-        return "worse"
-    if phq9.change_pct <= -25:
-        return "partial response"
-    return "no response"
-
-
 def adherence(
     checkins: Sequence[CheckIn], first: date, last: date, today: date, started: date | None
 ) -> Adherence:
@@ -314,32 +232,44 @@ class PatientOverview(msgspec.Struct, frozen=True, kw_only=True):
 def overview(
     *,
     logged: Set[date],
-    side_effects: Iterable[tuple[date, Iterable[SideEffect]]],
+    side_effects: Sequence[tuple[date, Iterable[SideEffect]]],
+    moods: Mapping[date, float],
     phq9s: Sequence[Assessment],
-    first_infusion: Infusion | None,
+    given: Sequence[Infusion],
+    progress: Progress | None,
     first: date,
     today: date,
     started: date | None,
     last_checkin_day: date | None,
 ) -> PatientOverview:
-    """The list's line from a window of recent data (``first``..``today``): ``logged`` and
-    ``side_effects`` as for ``flags``; ``phq9s`` must hold, in time order, the baseline, the last
-    PHQ-9 before ``first``, and every one since."""
-    given = [first_infusion] if first_infusion else []
-    phq9 = phq9_part(phq9s, given, first, today)
+    """The list's line from a window of recent data (``first``..``today``): ``logged`` the
+    days logged in it; ``side_effects`` (day, effects) of the check-ins with a severe one, from
+    the day before ``first``; ``moods`` local day → mean mood from ``MOOD_LOOK_BACK`` before
+    ``first``; ``phq9s`` in time order: the baseline, the last counted PHQ-9 before ``first``,
+    and every one since (retracted ones too); ``given`` and ``progress`` as for
+    ``monitoring_flags``."""
+    phq9 = phq9_part(phq9s, given, first, today, progress)
+    found = flags(
+        logged=logged,
+        side_effects=side_effects,
+        phq9s=phq9s,
+        baseline=phq9.baseline,
+        baseline_day=phq9.baseline_day,
+        first=first,
+        last=today,
+        today=today,
+        started=started,
+    )
+    found += monitoring_flags(
+        phq9s=phq9s,
+        given=given,
+        moods=moods,
+        side_effects=side_effects,
+        first=first,
+        last=today,
+        today=today,
+        progress=progress,
+    )
     return PatientOverview(
-        last_checkin_day=last_checkin_day,
-        phq9=phq9,
-        trend=trend(phq9),
-        flags=flags(
-            logged=logged,
-            side_effects=side_effects,
-            phq9s=phq9s,
-            baseline=phq9.baseline,
-            baseline_day=phq9.baseline_day,
-            first=first,
-            last=today,
-            today=today,
-            started=started,
-        ),
+        last_checkin_day=last_checkin_day, phq9=phq9, trend=trend(phq9), flags=triage(found)
     )

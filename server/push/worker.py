@@ -22,7 +22,7 @@ from server.push import mailer
 from server.push.dispatcher import Dispatcher
 from server.push.outbound import push_session
 from server.push.vapid import VapidKeys, load_vapid_keys
-from server.services import throttle
+from server.services import alerts, throttle
 from server.store import push as push_store
 from server.store import reminders as reminder_store
 from server.store import sessions as session_store
@@ -102,6 +102,9 @@ async def run(pool: db.Pool, settings: Settings, vapid: VapidKeys) -> None:
             _every(1.0, "dispatcher", dispatcher.run),
             _every(PRUNE_EVERY, "pruning", lambda: prune_pass(pool)),
             mailer.run(pool, settings),
+            _every(
+                alerts.ESCALATE_EVERY, "escalation", lambda: alerts.escalation_pass(pool, settings)
+            ),
         )
 
 

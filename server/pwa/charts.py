@@ -31,7 +31,8 @@ import msgspec
 from markupsafe import Markup
 
 from server.domain.instruments import GAD7, PHQ9, Instrument
-from server.domain.summary import REMISSION_BELOW, ScorePoint, Summary
+from server.domain.scores import REMISSION_BELOW, ScorePoint
+from server.domain.summary import Summary
 
 DOTS_UP_TO_DAYS = 120  # a point per day stays readable up to about four months
 LONG_RANGE_DAYS = 180  # beyond this, the day axis shows months
@@ -323,14 +324,16 @@ def _scores_plot(
 def _scores(
     axes: _Axes, instrument: Instrument, series: Sequence[ScorePoint], last: date
 ) -> Series:
+    # A retracted result (a clinician's view only) keeps its dot, said so, but not the line.
     return Series(
         f"{instrument.id}-line",
-        _path([(axes.x(p.day), axes.y(p.total)) for p in series]),
+        _path([(axes.x(p.day), axes.y(p.total)) for p in series if p.retracted_at is None]),
         [
             Dot(
                 axes.x(p.day),
                 axes.y(p.total),
-                f"{_day(p.day, last)}: {instrument.name} {p.total}, {_band(instrument, p.band)}",
+                f"{_day(p.day, last)}: {instrument.name} {p.total}, {_band(instrument, p.band)}"
+                + (" (retracted by the patient)" if p.retracted_at else ""),
             )
             for p in series
         ],

@@ -23,7 +23,8 @@ from server.domain.alerts import KIND_LABELS, NOTE_MAX, Alert
 from server.domain.flags import PINNED, Flag
 from server.domain.infusion_effects import BUCKETS
 from server.domain.instruments import GAD7, PHQ9
-from server.domain.summary import NO_BASELINE, Phq9Part, Summary
+from server.domain.scores import NO_BASELINE, Phq9Part
+from server.domain.summary import Summary
 from server.errors import AppError
 from server.pwa import charts
 from server.services import alerts, clinic

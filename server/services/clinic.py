@@ -16,6 +16,7 @@ import msgspec
 
 from server.db import Connection, Pool, transaction
 from server.domain.accounts import Access, User
+from server.domain.flags import MOOD_LOOK_BACK, PINNED
 from server.domain.logbook import (
     ASSESSMENTS,
     CHECKINS,
@@ -41,8 +42,9 @@ from server.timeutil import local_day, utc_now
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 3660  # ten years: "all" for anyone in treatment today
-# The 7-day average and the pre-infusion level look this far back before the range.
-LOOK_BACK = timedelta(days=7)
+# The 7-day average and the pre-infusion level look a week back before the range, mood drops
+# five weeks (server/domain/flags.py): 35 days of check-ins more than the range.
+LOOK_BACK = MOOD_LOOK_BACK
 
 Preset = Literal["since_infusion", "30", "90", "all"]
 ExportAction = Literal["export_csv", "export_fhir"]
@@ -68,10 +70,13 @@ async def patient_summary(
     started: date | None = None,
 ) -> Summary:
     """The summary of ``first``..``last``. Assessments and infusions are read in full up to the
-    range's end (the baseline and the previous PHQ-9 may be older; both are a few rows a week)."""
+    range's end (the baseline and the previous PHQ-9 may be older; both are a few rows a week).
+    A clinician also sees the questionnaires the patient retracted, marked so."""
     return summarise(
         checkins=await entries.in_range(conn, CHECKINS, access, first - LOOK_BACK, last),
-        assessments=await entries.in_range(conn, ASSESSMENTS, access, None, last),
+        assessments=await entries.in_range(
+            conn, ASSESSMENTS, access, None, last, retracted=access.by_clinician
+        ),
         infusions=await entries.in_range(conn, INFUSIONS, access, None, last),
         first=first,
         last=last,
@@ -116,13 +121,16 @@ async def export_rows(
     action: ExportAction,
     address: str,
 ) -> ExportRows:
-    """Every entry (or those on local days ``first``..``last``), for a CSV or FHIR export."""
+    """Every entry (or those on local days ``first``..``last``), for a CSV or FHIR export; a
+    clinician's holds the questionnaires the patient retracted, marked so."""
     async with transaction(pool) as conn:
         access, patient = await open_patient(conn, viewer, raw_id)
         rows = ExportRows(
             patient=patient,
             checkins=await entries.in_range(conn, CHECKINS, access, first, last),
-            assessments=await entries.in_range(conn, ASSESSMENTS, access, first, last),
+            assessments=await entries.in_range(
+                conn, ASSESSMENTS, access, first, last, retracted=access.by_clinician
+            ),
             infusions=await entries.in_range(conn, INFUSIONS, access, first, last),
         )
         await audit_clinician(
@@ -189,7 +197,7 @@ async def change_infusion(
 def triage_order(row: PatientRow) -> tuple[int, int, str]:
     """Flags first (item 9 before anything else), then by name."""
     kinds = {f.kind for f in row.overview.flags}
-    urgency = 0 if "item9" in kinds else 1 if kinds else 2
+    urgency = 0 if kinds & PINNED else 1 if kinds else 2
     return urgency, -len(row.overview.flags), row.display_name.lower()
 
 

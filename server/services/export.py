@@ -25,8 +25,9 @@ Section = Callable[[Connection, Access], Awaitable[Any]]
 
 
 def _log(kind: LogKind) -> Section:
-    # Deleted entries are gone (only an empty tombstone is kept), so they are not exported.
-    return lambda conn, access: entries.in_range(conn, kind, access, None, None)
+    # Deleted entries are gone (only an empty tombstone is kept), so they are not exported. A
+    # retracted questionnaire is still stored (its clinicians see it): it is, with retracted_at.
+    return lambda conn, access: entries.in_range(conn, kind, access, None, None, retracted=True)
 
 
 async def _devices(conn: Connection, access: Access) -> list[DeviceReach]:

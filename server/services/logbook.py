@@ -30,7 +30,7 @@ from server.domain.logbook import (
 from server.domain.safety import Safety, crisis_resources
 from server.domain.sync import ServerChange, content_version, decode_cursor, encode_cursor
 from server.errors import AppError, Conflict, InvalidField, NotFound, Problem, convert, problem_of
-from server.services import alerts
+from server.services import alerts, monitoring
 from server.store import entries
 from server.store import reminders as reminder_store
 from server.store.entries import Written
@@ -51,7 +51,8 @@ async def record(
     now: datetime,
 ) -> Written:
     """Check and save one entry, and what follows from it in the same connection: reminders
-    re-planned (infusions), every sharing clinician alerted (PHQ-9 item 9 above 0)."""
+    re-planned (infusions), every sharing clinician alerted of the warning signs the monitoring
+    rules find in it (item 9 above 0, relapse, mood drop, a severe side effect persisting)."""
     content = kind.prepare(content, now)
     written = await entries.save(
         conn,
@@ -64,10 +65,11 @@ async def record(
     if written.outcome == "applied":
         if kind.replans_reminders:
             await reminder_store.replan_patient(conn, access.patient_id)
-        if kind.needs_safety(written.record):
-            await alerts.alert_sharing_clinicians(
-                conn, access.patient_id, written.record.local_day, now
-            )
+        found = await monitoring.findings_after_write(
+            conn, access, kind, written.record, now, entry.zone
+        )
+        if found:
+            await alerts.raise_alerts(conn, access.patient_id, monitoring.warning_signs(found))
     return written
 
 
@@ -76,10 +78,13 @@ def change_time(updated_at: datetime | None, now: datetime, field: str = "update
     return now if updated_at is None else check_moment(updated_at, now, field)
 
 
-def _unit(kind: LogKind, pool: Pool) -> AbstractAsyncContextManager[Connection]:
-    # A write that re-plans reminders is a transaction; a check-in is one statement, so the
-    # write path stays one round trip.
-    return transaction(pool) if kind.replans_reminders else connection(pool)
+def _unit(kind: LogKind, pool: Pool, content: Any) -> AbstractAsyncContextManager[Connection]:
+    # What follows from a write (re-planned reminders, alerts with their pushes and emails) is
+    # written in its transaction; a check-in no monitoring rule watches (a mood above 5, no
+    # severe side effect) is one statement, so the write path stays one round trip.
+    if kind.replans_reminders or kind.watched(content) or kind.needs_safety(content):
+        return transaction(pool)
+    return connection(pool)
 
 
 async def settle(
@@ -90,8 +95,8 @@ async def settle(
     if written.outcome == "superseded":
         raise Conflict(SUPERSEDED, field="updated_at")
     stored = written.record or await entries.by_id(conn, kind, access, entry_id)
-    if stored is None:
-        raise NotFound()
+    if stored is None:  # a replay of an entry deleted or retracted since
+        raise NotFound(kind.missing)
     return stored
 
 
@@ -113,7 +118,7 @@ async def put_entry(
         zone=zone,
         updated_at=change_time(client_updated_at, now),
     )
-    async with _unit(kind, pool) as conn:
+    async with _unit(kind, pool, content) as conn:
         written = await record(
             conn, access, kind, entry, content, updated_by=access.viewer.id, now=now
         )
@@ -130,7 +135,8 @@ async def get_entry(pool: Pool, access: Access, kind: LogKind, entry_id: UUID) -
 
 
 async def delete_entry(pool: Pool, access: Access, kind: LogKind, entry_id: UUID) -> None:
-    """Erase the content and keep a tombstone, so the patient's other devices drop it too."""
+    """Erase the content and keep a tombstone, so the patient's other devices drop it too; a
+    final kind's entry is retracted instead (kept for the clinicians, with its flags)."""
     async with transaction(pool) as conn:
         deleted = await entries.is_deleted(conn, kind, access, entry_id)
         if deleted is None:

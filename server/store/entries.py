@@ -14,6 +14,12 @@ the change feed devices sync from. Every query filters on the patient the caller
 When ``prior`` saw nothing and nothing was written (a concurrent insert of the same id), the
 statement is run again with a fresh snapshot to say why.
 
+A final kind (domain/logbook.py) is written once: the counter moves and the row is inserted only
+when ``prior`` found nothing; then the same version is ``unchanged`` and any other is refused.
+Its delete is a retraction (``_retract_statement``): the row keeps its content, is marked
+deleted (gone from the patient's log and devices) and retracted, and gets a new change_seq so
+the patient's other devices learn of it.
+
 Keys compare as rows: (client_updated_at, deleted, version COLLATE "C"), exactly like
 ``domain.sync.ChangeKey``. Rows are found by their global id but only ever changed or returned
 when they belong to the patient: another patient's id is answered ``NotFound``.
@@ -31,7 +37,7 @@ from server.db import Connection
 from server.domain.accounts import Access
 from server.domain.logbook import LogKind
 from server.domain.sync import ChangeKey, Outcome, ServerChange, delete_key
-from server.errors import AppError, NotFound
+from server.errors import AppError, Conflict, NotFound
 
 _ATTEMPTS = 3
 
@@ -42,34 +48,48 @@ class Written(NamedTuple):
     inserted: bool
 
 
+# Through a function that may look past row-level security: another patient's id must be
+# recognised (and answered 404) without its row ever reaching the statement.
+_PRIOR = "SELECT * FROM entry_key_{table}($1::uuid, $2::uuid)"
+_INCOMING = '($3::timestamptz, $4::boolean, $5::text COLLATE "C")'
+_STORED = '(p.client_updated_at, p.deleted, p.version COLLATE "C")'
+
+
 @cache
 def _write_statement(kind: LogKind) -> str:
     content = [name for name, _ in kind.columns]
     params = [f"${i}::{cast}" for i, (_, cast) in enumerate(kind.columns, start=6)]
-    incoming = '($3::timestamptz, $4::boolean, $5::text COLLATE "C")'
-    updates = ", ".join(
-        f"{name} = EXCLUDED.{name}"
-        for name in (
-            "client_updated_at",
-            "deleted",
-            "version",
-            "change_seq",
-            "updated_at",
-            *content,
+    if kind.final:
+        wins = "NOT EXISTS (SELECT FROM prior)"
+        on_conflict = "DO NOTHING"
+        settled = """WHEN p.version COLLATE "C" = $5::text THEN 'unchanged'
+            ELSE 'refused'"""
+    else:
+        wins = f"NOT EXISTS (SELECT FROM prior p WHERE NOT p.own OR {_STORED} >= {_INCOMING})"
+        updates = ", ".join(
+            f"{name} = EXCLUDED.{name}"
+            for name in (
+                "client_updated_at",
+                "deleted",
+                "version",
+                "change_seq",
+                "updated_at",
+                *content,
+            )
         )
-    )
+        on_conflict = f"""DO UPDATE SET {updates}
+     WHERE t.patient_id = EXCLUDED.patient_id
+       AND (t.client_updated_at, t.deleted, t.version COLLATE "C")
+           < (EXCLUDED.client_updated_at, EXCLUDED.deleted, EXCLUDED.version)"""
+        settled = f"""WHEN {_STORED} = {_INCOMING} THEN 'unchanged'
+            WHEN {_STORED} > {_INCOMING} THEN 'superseded'
+            ELSE 'raced'"""
     return f"""
 WITH prior AS (
-    -- Through a function that may look past row-level security: another patient's id must be
-    -- recognised (and answered 404) without its row ever reaching this statement.
-    SELECT * FROM entry_key_{kind.table}($1::uuid, $2::uuid)
+    {_PRIOR.format(table=kind.table)}
 ), counter AS (
     INSERT INTO sync_counters AS c (patient_id, seq)
-    SELECT $2::uuid, 1
-     WHERE NOT EXISTS (
-           SELECT FROM prior p
-            WHERE NOT p.own
-               OR (p.client_updated_at, p.deleted, p.version COLLATE "C") >= {incoming})
+    SELECT $2::uuid, 1 WHERE {wins}
     ON CONFLICT (patient_id) DO UPDATE SET seq = c.seq + 1
     RETURNING seq
 ), written AS (
@@ -79,21 +99,42 @@ WITH prior AS (
     SELECT $1::uuid, $2::uuid, $3::timestamptz, $4::boolean, $5::text, counter.seq, now(),
            {", ".join(params)}
       FROM counter
-    ON CONFLICT (id) DO UPDATE SET {updates}
-     WHERE t.patient_id = EXCLUDED.patient_id
-       AND (t.client_updated_at, t.deleted, t.version COLLATE "C")
-           < (EXCLUDED.client_updated_at, EXCLUDED.deleted, EXCLUDED.version)
+    ON CONFLICT (id) {on_conflict}
     RETURNING {kind.select_list}, t.xmax::text = '0' AS inserted
 )
 SELECT CASE WHEN w.id IS NOT NULL THEN 'applied'
             WHEN p.own IS NULL THEN 'raced'
             WHEN NOT p.own THEN 'foreign'
-            WHEN (p.client_updated_at, p.deleted, p.version COLLATE "C") = {incoming}
-                 THEN 'unchanged'
-            WHEN (p.client_updated_at, p.deleted, p.version COLLATE "C") > {incoming}
-                 THEN 'superseded'
-            ELSE 'raced' END AS outcome,
+            {settled} END AS outcome,
        w.*
+  FROM (VALUES (1)) AS one (x)
+  LEFT JOIN written w ON true
+  LEFT JOIN prior p ON true"""
+
+
+@cache
+def _retract_statement(kind: LogKind) -> str:
+    """Retract a live entry of a final kind ($1 id, $2 patient, $3 the change's time)."""
+    return f"""
+WITH prior AS (
+    {_PRIOR.format(table=kind.table)}
+), counter AS (
+    INSERT INTO sync_counters AS c (patient_id, seq)
+    SELECT $2::uuid, 1 WHERE EXISTS (SELECT FROM prior p WHERE p.own AND NOT p.deleted)
+    ON CONFLICT (patient_id) DO UPDATE SET seq = c.seq + 1
+    RETURNING seq
+), written AS (
+    UPDATE {kind.table} AS t
+       SET deleted = true, retracted_at = now(), change_seq = counter.seq, updated_at = now(),
+           client_updated_at = greatest(t.client_updated_at, $3::timestamptz)
+      FROM counter
+     WHERE t.id = $1::uuid AND t.patient_id = $2::uuid AND NOT t.deleted
+    RETURNING t.id
+)
+SELECT CASE WHEN w.id IS NOT NULL THEN 'applied'
+            WHEN p.own IS NULL THEN 'missing'
+            WHEN NOT p.own THEN 'foreign'
+            ELSE 'unchanged' END AS outcome
   FROM (VALUES (1)) AS one (x)
   LEFT JOIN written w ON true
   LEFT JOIN prior p ON true"""
@@ -123,6 +164,8 @@ async def _write(
         outcome = row["outcome"]
         if outcome == "foreign":
             raise NotFound()
+        if outcome == "refused":
+            raise Conflict(kind.refused)
         if outcome == "applied":
             record = None if row["deleted"] else kind.from_row(row)
             return Written("applied", record, bool(row["inserted"]))
@@ -154,10 +197,22 @@ async def delete(
     *,
     updated_by: UUID | None = None,
 ) -> Written:
-    """Leave a tombstone (content erased) so every device learns of the delete."""
+    """Leave a tombstone (content erased) so every device learns of the delete; for a final
+    kind, retract the entry instead (an id never stored is ``NotFound``)."""
+    if kind.final:
+        return await _retract(conn, kind, access, entry_id, updated_at)
     return await _write(
         conn, kind, access, entry_id, delete_key(updated_at), kind.tombstone(updated_by)
     )
+
+
+async def _retract(
+    conn: Connection, kind: LogKind, access: Access, entry_id: UUID, updated_at: datetime
+) -> Written:
+    outcome = await conn.fetchval(_retract_statement(kind), entry_id, access.patient_id, updated_at)
+    if outcome in ("foreign", "missing"):
+        raise NotFound(kind.missing)
+    return Written(outcome, None, False)
 
 
 async def by_id(conn: Connection, kind: LogKind, access: Access, entry_id: UUID) -> Any | None:
@@ -219,12 +274,19 @@ async def page(
 
 
 async def in_range(
-    conn: Connection, kind: LogKind, access: Access, first: date | None, last: date | None
+    conn: Connection,
+    kind: LogKind,
+    access: Access,
+    first: date | None,
+    last: date | None,
+    *,
+    retracted: bool = False,
 ) -> list[Any]:
-    """Live entries on local days first..last (either end open, both None: all), oldest first."""
+    """Live entries on local days first..last (either end open, both None: all), oldest first;
+    with ``retracted``, retracted ones too (a clinician's view, the patient's data export)."""
     rows = await conn.fetch(
         f"""SELECT {kind.select_list} FROM {kind.table}
-             WHERE patient_id = $1 AND NOT deleted
+             WHERE patient_id = $1 AND {kind.shown(retracted=retracted)}
                AND ($2::date IS NULL OR local_day >= $2) AND ($3::date IS NULL OR local_day <= $3)
              ORDER BY local_day, {kind.moment}, id""",
         access.patient_id,

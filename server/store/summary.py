@@ -17,14 +17,14 @@ import msgspec
 from server.db import Connection
 from server.domain.accounts import Access, User
 from server.domain.devices import DeviceStatus, Outcome
+from server.domain.flags import MOOD_LOOK_BACK
 from server.domain.logbook import ASSESSMENTS, INFUSIONS
+from server.domain.monitoring import Progress, daily_mean_moods
 from server.domain.records import Assessment, Infusion, SideEffect
 from server.domain.summary import PatientOverview, overview
 from server.errors import NotFound
 from server.timeutil import local_day
 
-# The 7-day average and the pre-infusion level look this far back before the range.
-LOOK_BACK = timedelta(days=7)
 # Flags on the clinician's list are the ones raised in the last 28 days.
 LIST_WINDOW = timedelta(days=28)
 RECENT_FAILURES = timedelta(days=14)
@@ -133,8 +133,11 @@ class PatientRow(msgspec.Struct, frozen=True, kw_only=True):
 
 async def clinician_overview(conn: Connection, clinician: User, now: datetime) -> list[PatientRow]:
     """Every patient who shares with ``clinician``. First who they are (the shares); then their
-    data, only theirs, in three queries whatever their number (check-ins of the window, first
-    given infusions, PHQ-9s), each an index probe per patient."""
+    data, only theirs, in four queries whatever their number (daily check-ins of the window and
+    the 5 weeks before it, given infusions, PHQ-9s, and the lowest PHQ-9 before the window),
+    each an index probe or a short index range per patient. What it costs beyond the window is
+    bounded: 35 daily means more a patient (mood drops), the few infusions before it, and one
+    aggregate over their PHQ-9s since the first infusion (relapse), read in the database."""
     patients = await conn.fetch(
         """SELECT u.id, u.display_name, u.timezone, u.created_at, s.accepted_at
              FROM shares s JOIN users u ON u.id = s.patient_id
@@ -149,12 +152,21 @@ async def clinician_overview(conn: Connection, clinician: User, now: datetime) -
     # The window starts a day early: each patient's local "28 days ago" is found in the domain.
     since_day = local_day(now, clinician.zone) - LIST_WINDOW - timedelta(days=1)
     since = datetime.combine(since_day, datetime.min.time(), now.tzinfo)
-    recent = {r["patient_id"]: r for r in await _recent_checkins(conn, ids, since_day)}
-    first_infusions = await _first_given_infusions(conn, ids, now)
+    # Each query below is a short index range per patient, but for hundreds of patients the
+    # planner's estimate crosses jit_above_cost, and compiling them would cost more (~25 ms at
+    # 500 patients) than running them.
+    await conn.execute("SET LOCAL jit = off")
+    recent = {
+        r["patient_id"]: r
+        for r in await _recent_checkins(conn, ids, since_day, since_day - MOOD_LOOK_BACK)
+    }
+    given = await _given_infusions(conn, ids, now, since)
+    first_at = {p: g[0].scheduled_at for p, g in given.items() if g}
     phq9s: dict[UUID, dict[UUID, Assessment]] = {i: {} for i in ids}
-    for r in await _list_phq9s(conn, ids, first_infusions, since):
+    for r in await _list_phq9s(conn, ids, first_at, since):
         # The baseline may also be the last before the window, or in it: once each.
         phq9s[r["patient_id"]][r["id"]] = ASSESSMENTS.from_row(r)
+    progress = await _relapse_progress(conn, ids, first_at, since)
     result = []
     for p in patients:
         patient_id = p["id"]
@@ -162,6 +174,9 @@ async def clinician_overview(conn: Connection, clinician: User, now: datetime) -
         today = local_day(now, zone)
         checkins = recent[patient_id]
         severe = msgspec.convert(checkins["severe"], _SEVERE) if checkins["severe"] else []
+        moods = daily_mean_moods(
+            zip(checkins["mood_days"] or (), checkins["moods"] or (), strict=True)
+        )
         result.append(
             PatientRow(
                 patient_id=patient_id,
@@ -170,8 +185,10 @@ async def clinician_overview(conn: Connection, clinician: User, now: datetime) -
                 overview=overview(
                     logged=set(checkins["days"] or ()),
                     side_effects=[(e.day, e.effects) for e in severe],
+                    moods=moods,
                     phq9s=sorted(phq9s[patient_id].values(), key=_taken_at),
-                    first_infusion=first_infusions.get(patient_id),
+                    given=given.get(patient_id, []),
+                    progress=progress.get(patient_id),
                     first=today - LIST_WINDOW + timedelta(days=1),
                     today=today,
                     started=min(
@@ -188,49 +205,75 @@ def _taken_at(a: Assessment) -> datetime:
     return a.taken_at
 
 
-async def _recent_checkins(conn: Connection, ids: list[UUID], since_day: date) -> list[Any]:
-    """Per patient: the days logged since ``since_day``, only the check-ins among them that carry
-    a severe side effect (the rest cannot raise a flag), and the first and last day ever logged
-    (the last is in the window for anyone logging lately: looked up only for the others)."""
+async def _recent_checkins(
+    conn: Connection, ids: list[UUID], since_day: date, moods_from: date
+) -> list[Any]:
+    """Per patient, from the check-ins since ``moods_from``: the days logged since ``since_day``,
+    each check-in's day and mood (mood drops look 5 weeks back), the side effects of the
+    check-ins since ``since_day`` that carry a severe one (the rest cannot raise a flag), and the
+    first and last day ever logged (the last is in the range for anyone logging lately: looked
+    up only for the others)."""
     rows: list[Any] = await conn.fetch(
-        """SELECT p.id AS patient_id, w.days, w.severe,
+        """SELECT p.id AS patient_id, w.days, w.mood_days, w.moods, w.severe,
                   (SELECT min(local_day) FROM checkins
                     WHERE patient_id = p.id AND NOT deleted) AS first_day,
                   coalesce(w.last_day, (SELECT max(local_day) FROM checkins
                                           WHERE patient_id = p.id AND NOT deleted)) AS last_day
              FROM unnest($1::uuid[]) AS p (id)
             CROSS JOIN LATERAL (
-                 SELECT array_agg(local_day) AS days, max(local_day) AS last_day,
+                 SELECT array_agg(local_day) FILTER (WHERE local_day >= $2) AS days,
+                        max(local_day) AS last_day,
+                        array_agg(local_day) AS mood_days, array_agg(mood) AS moods,
                         jsonb_agg(jsonb_build_object('day', local_day, 'effects', side_effects))
-                            FILTER (WHERE side_effects @> '[{"severity": 3}]') AS severe
+                            FILTER (WHERE local_day >= $2
+                                      AND side_effects @> '[{"severity": 3}]') AS severe
                    FROM checkins
-                  WHERE patient_id = p.id AND NOT deleted AND local_day >= $2) w""",
+                  WHERE patient_id = p.id AND NOT deleted AND local_day >= $3) w""",
         ids,
         since_day,
+        moods_from,
     )
     return rows
 
 
-async def _first_given_infusions(
-    conn: Connection, ids: list[UUID], now: datetime
-) -> dict[UUID, Infusion]:
-    """Each patient's first given infusion (the baseline is the last PHQ-9 before it)."""
+async def _given_infusions(
+    conn: Connection, ids: list[UUID], now: datetime, since: datetime
+) -> dict[UUID, list[Infusion]]:
+    """Per patient, in time order, the given infusions the list's rules need: the first (the
+    baseline is before it), the last before ``since``, and every one since (a course's end, and
+    the last infusion before each day of the window)."""
     rows = await conn.fetch(
         f"""SELECT i.* FROM unnest($1::uuid[]) AS p (id)
              CROSS JOIN LATERAL (
-                 SELECT {INFUSIONS.select_list} FROM infusions
-                  WHERE patient_id = p.id AND {_GIVEN}
-                  ORDER BY scheduled_at LIMIT 1) i""",
+                 (SELECT {INFUSIONS.select_list} FROM infusions
+                   WHERE patient_id = p.id AND {_GIVEN}
+                   ORDER BY scheduled_at LIMIT 1)
+                 UNION ALL
+                 (SELECT {INFUSIONS.select_list} FROM infusions
+                   WHERE patient_id = p.id AND {_GIVEN} AND scheduled_at < $3
+                   ORDER BY scheduled_at DESC LIMIT 1)
+                 UNION ALL
+                 (SELECT {INFUSIONS.select_list} FROM infusions
+                   WHERE patient_id = p.id AND {_GIVEN} AND scheduled_at >= $3)
+             ) i""",
         ids,
         now,
+        since,
     )
-    return {r["patient_id"]: INFUSIONS.from_row(r) for r in rows}
+    found: dict[UUID, dict[UUID, Infusion]] = {}
+    for r in rows:
+        found.setdefault(r["patient_id"], {})[r["id"]] = INFUSIONS.from_row(r)
+    return {
+        patient: sorted(infusions.values(), key=lambda i: i.scheduled_at)
+        for patient, infusions in found.items()
+    }
 
 
 async def _list_phq9s(
-    conn: Connection, ids: list[UUID], first_infusions: dict[UUID, Infusion], since: datetime
+    conn: Connection, ids: list[UUID], first_at: dict[UUID, datetime], since: datetime
 ) -> list[Any]:
-    """Per patient: the baseline, the last PHQ-9 before ``since``, and every one since."""
+    """Per patient: the baseline, the last PHQ-9 before ``since``, and every one since, retracted
+    ones too (their flags stay; the domain counts them for nothing else)."""
     rows: list[Any] = await conn.fetch(
         f"""SELECT a.* FROM unnest($1::uuid[], $2::timestamptz[]) AS p (patient_id, first_at)
              CROSS JOIN LATERAL (
@@ -245,11 +288,36 @@ async def _list_phq9s(
                    ORDER BY taken_at DESC LIMIT 1)
                  UNION ALL
                  (SELECT {ASSESSMENTS.select_list} FROM assessments
-                   WHERE patient_id = p.patient_id AND instrument = 'phq9' AND NOT deleted
-                     AND taken_at >= $3)
+                   WHERE patient_id = p.patient_id AND instrument = 'phq9'
+                     AND {ASSESSMENTS.shown(retracted=True)} AND taken_at >= $3)
              ) a""",
         ids,
-        [i.scheduled_at if (i := first_infusions.get(p)) else None for p in ids],
+        [first_at.get(p) for p in ids],
         since,
     )
     return rows
+
+
+async def _relapse_progress(
+    conn: Connection, ids: list[UUID], first_at: dict[UUID, datetime], since: datetime
+) -> dict[UUID, Progress]:
+    """Per patient with a PHQ-9 between the first infusion and ``since``: the last of them (it is
+    among the list's PHQ-9s) and the lowest total before it, counted in the database, so the
+    relapse rule need not read every PHQ-9 since the first infusion (domain.monitoring)."""
+    treated = [p for p in ids if p in first_at]
+    rows = await conn.fetch(
+        """SELECT p.patient_id, l.taken_at AS until,
+                  (SELECT min(total) FROM assessments
+                    WHERE patient_id = p.patient_id AND instrument = 'phq9' AND NOT deleted
+                      AND taken_at >= p.first_at AND taken_at < l.taken_at) AS lowest
+             FROM unnest($1::uuid[], $2::timestamptz[]) AS p (patient_id, first_at)
+            CROSS JOIN LATERAL (
+                 SELECT taken_at FROM assessments
+                  WHERE patient_id = p.patient_id AND instrument = 'phq9' AND NOT deleted
+                    AND taken_at >= p.first_at AND taken_at < $3
+                  ORDER BY taken_at DESC LIMIT 1) l""",
+        treated,
+        [first_at[p] for p in treated],
+        since,
+    )
+    return {r["patient_id"]: Progress(until=r["until"], lowest=r["lowest"]) for r in rows}

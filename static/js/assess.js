@@ -9,6 +9,7 @@ const progressText = document.getElementById("progress-text");
 const back = document.getElementById("back");
 const next = document.getElementById("next");
 const crisis = document.getElementById("crisis-now");
+const finalNote = document.getElementById("final-note");
 const instrument = form.dataset.instrument;
 const safetyItem = Number(form.dataset.safetyItem);
 const bands = JSON.parse(form.dataset.bands);
@@ -26,7 +27,12 @@ function show(index) {
   progress.value = index + 1;
   progressText.textContent = `Question ${index + 1} of ${questions.length}`;
   back.disabled = index === 0;
-  next.textContent = index === questions.length - 1 ? "Finish" : "Next";
+  const last = index === questions.length - 1;
+  next.textContent = last ? "Finish" : "Next";
+  // Said before the answers are sent: a questionnaire is final once stored.
+  finalNote.hidden = !last;
+  if (last) next.setAttribute("aria-describedby", "final-note");
+  else next.removeAttribute("aria-describedby");
   next.disabled = answer(index) === null;
 }
 

@@ -156,7 +156,12 @@
       (reply.results || []).forEach(function (result) {
         var change = byId[result.id];
         if (!change) return;
+        // Superseded: the server holds something newer we may have skipped. Refused (409): the
+        // entry is final there (a questionnaire); either way, re-read what the server holds.
         if (result.status === "superseded") refetch = true;
+        if (result.status === "rejected" && result.problem && result.problem.status === 409) {
+          refetch = true;
+        }
         box.get(change.key).onsuccess = function (e) {
           var current = e.target.result;
           if (current && current.updated_at === change.updated_at && current.op === change.op) {
@@ -194,7 +199,6 @@
           }
         };
       });
-      // A superseded change means the server holds something newer we may have skipped: re-read.
       tx.objectStore("meta").put(refetch ? null : reply.cursor, "cursor");
     }).then(function () { return refetch; });
   }

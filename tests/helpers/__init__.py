@@ -20,5 +20,6 @@ import what they need from here too.
     workers        `python -m server worker` processes
     mail_server    a real SMTP server (aiosmtpd) keeping what it accepts; the link in a message
     browser        Chromium settings, signing up a browser context, reading the database
+    web_push       a stubbed push subscription in Chromium, and pushes handed to its worker
     traces         every column of every table that holds a value (erasure, what is kept)
 """

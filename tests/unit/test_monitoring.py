@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from msgspec import structs
 
 from server.domain.monitoring import (
+    Progress,
+    checkin_watched,
     eligible_baseline,
     in_course,
     mood_drops,
@@ -15,7 +20,7 @@ from server.domain.monitoring import (
     relapses,
 )
 from server.domain.records import SideEffect
-from tests.helpers.records import at, day, infusion, phq9
+from tests.helpers.records import at, checkin, day, infusion, phq9
 
 FIRST = at(10, 14)  # the first infusion, day 10 at 14:00
 
@@ -107,3 +112,70 @@ def test_a_severe_side_effect_persists_on_the_second_day_or_two_days_after_an_in
     assert [f.day for f in late] == [day(12)]
     mild = persisting_severe_effects([(day(12), [SideEffect("nausea", 2)])], infusions)
     assert mild == []
+
+
+def test_the_relapse_rule_reads_the_phq9s_before_a_point_as_their_lowest_only() -> None:
+    # What the clinician's list does: the PHQ-9s since the first infusion before its window are
+    # known by their lowest; the rule must find exactly what it finds from every PHQ-9.
+    series = [phq9(5, 20), phq9(12, 8), phq9(19, 3), phq9(26, 6), phq9(33, 9), phq9(40, 12)]
+    everything = relapses(series, FIRST)
+    for cut in range(1, len(series)):
+        before = [a.total for a in series[1:cut] if a.taken_at >= FIRST]
+        progress = Progress(until=series[cut].taken_at, lowest=min(before, default=None))
+        since_cut = [f for f in everything if f.day >= series[cut].local_day]
+        assert relapses([series[0], *series[cut:]], FIRST, progress) == since_cut, cut
+
+
+def test_a_retracted_phq9_counts_for_no_baseline_response_or_relapse() -> None:
+    retracted = structs.replace(phq9(5, 18), retracted_at=at(6))
+    assert eligible_baseline([retracted], FIRST) is None
+    assert eligible_baseline([phq9(4, 16), retracted], FIRST) is not None  # the one before
+    low = structs.replace(phq9(20, 2), retracted_at=at(21))
+    assert relapses([phq9(5, 20), low, phq9(30, 12)], FIRST) == []  # never responded
+    given = [infusion(10)]
+    assert phq9_overdue(
+        [phq9(5, 18), structs.replace(phq9(30, 9), retracted_at=at(31))], given, day(35)
+    )
+
+
+@pytest.mark.parametrize(
+    ("mood", "effects", "watched"),
+    [
+        (6, [], False),
+        (5, [], True),
+        (9, [SideEffect("nausea", 2)], False),
+        (9, [SideEffect("nausea", 3)], True),
+    ],
+)
+def test_a_checkin_is_watched_at_a_low_mood_or_a_severe_side_effect(
+    mood: int, effects: list[SideEffect], watched: bool
+) -> None:
+    assert checkin_watched(checkin(3, mood, [(e.code, e.severity) for e in effects])) is watched
+
+
+def _drop_by_the_definition(moods: dict[date, float], d: date) -> bool:
+    week = [moods[x] for n in range(7) if (x := d - timedelta(days=n)) in moods]
+    before = [moods[x] for n in range(7, 35) if (x := d - timedelta(days=n)) in moods]
+    if len(week) < 5 or len(before) < 14:
+        return False
+    return sum(before) / len(before) - sum(week) / len(week) >= 2.0
+
+
+@given(
+    st.lists(
+        st.one_of(st.none(), st.sampled_from([0.0, 1 / 3, 2.5, 10 / 3, 5.0, 7.0, 23 / 3, 10.0])),
+        min_size=120,
+        max_size=120,
+    )
+)
+def test_mood_drops_are_found_where_the_definition_says(values: list[float | None]) -> None:
+    # The running totals only skip work: every start they find, and only those, is a day
+    # where the rule holds and did not hold the day before, day by day from the definition.
+    moods = {day(n): v for n, v in enumerate(values) if v is not None}
+    first, last = day(40), day(119)
+    expected = [
+        day(n)
+        for n in range(40, 120)
+        if _drop_by_the_definition(moods, day(n)) and not _drop_by_the_definition(moods, day(n - 1))
+    ]
+    assert [f.day for f in mood_drops(moods, first, last)] == expected

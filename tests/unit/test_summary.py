@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import date
 
-from server.domain.summary import trend
-from tests.helpers.records import checkin, day, gad7, infusion, phq9, summary
+import pytest
+from msgspec import structs
+
+from server.domain.records import Assessment
+from server.domain.scores import trend
+from tests.helpers.records import at, checkin, day, gad7, infusion, phq9, summary
 
 # --- baseline, change, response, remission ----------------------------------------------------
 
@@ -52,7 +56,8 @@ def test_no_phq9_before_the_first_infusion_means_no_baseline_said_plainly() -> N
     p = result.phq9
     assert p.baseline is None and p.baseline_day is None
     assert p.change_pct is None
-    assert p.response is False
+    assert (p.response, p.remission, p.partial_response) == (None, None, None)
+    assert p.verdict_note == "no baseline PHQ-9 before the first infusion"
     assert p.baseline_note is not None
     assert "No PHQ-9 was taken before the first infusion (2025-03-06)" in p.baseline_note
     assert p.latest == 8
@@ -232,6 +237,7 @@ def test_flags_with_their_dates() -> None:
         ("phq9_worse", day(24)),
         ("phq9_worse", day(17)),
         ("no_checkin", day(12)),  # days 12-14; the 2-day gap on days 20-21 is not a flag
+        ("persisting_severe_effect", day(8)),  # 5 days after the infusion
         ("severe_side_effect", day(8)),
     ]
     details = {(f.kind, f.day): f.detail for f in result.flags}
@@ -259,7 +265,7 @@ def test_empty_ranges() -> None:
     result = summary(first=10, last=10, today=10)
     assert [m.mood for m in result.mood] == [None]
     assert result.phq9.latest is None and result.phq9.baseline is None
-    assert (result.phq9.response, result.phq9.remission) == (False, False)
+    assert (result.phq9.response, result.phq9.remission) == (None, None)
     assert result.phq9.series == [] and result.gad7.series == []
     assert result.side_effects.checkins == 0 and result.side_effects.rows == []
     assert result.afterglow == []
@@ -279,3 +285,86 @@ def test_a_range_without_checkins_is_one_long_gap() -> None:
     result = summary(first=0, last=9, today=20)
     assert (result.adherence.days_logged, result.adherence.days_in_range) == (0, 10)
     assert [(f.kind, f.day) for f in result.flags] == [("no_checkin", day(0))]
+
+
+# --- verdicts only against an eligible baseline (issue 13) -------------------------------------
+
+
+def test_a_newcomer_with_a_phq9_of_3_and_no_infusion_is_not_in_remission() -> None:
+    p = summary(assessments=[phq9(10, 3)]).phq9
+    assert p.latest == 3
+    assert (p.response, p.remission, p.partial_response, p.relapse) == (None, None, None, None)
+    assert p.verdict_note == "no baseline PHQ-9 before the first infusion"
+    assert trend(p) is None
+
+
+@pytest.mark.parametrize(
+    ("assessments", "note"),
+    [
+        ([phq9(1, 9), phq9(20, 2)], "baseline PHQ-9 below 10"),
+        ([phq9(1, 20)], "no PHQ-9 since the first infusion"),
+    ],
+)
+def test_no_verdict_without_an_eligible_baseline_and_a_phq9_since(
+    assessments: list[Assessment], note: str
+) -> None:
+    p = summary(assessments=assessments, infusions=[infusion(3)]).phq9
+    assert p.baseline is not None
+    assert (p.response, p.remission) == (None, None)
+    assert p.verdict_note == note
+
+
+def test_the_baseline_is_taken_within_30_days_before_the_first_infusion() -> None:
+    p = summary(assessments=[phq9(1, 20), phq9(40, 4)], infusions=[infusion(32)]).phq9
+    assert p.baseline is None and (p.response, p.remission) == (None, None)
+    assert p.baseline_note is not None and "more than 30 days before it" in p.baseline_note
+
+
+def test_partial_response_and_relapse_are_verdicts_too() -> None:
+    p = summary(assessments=[phq9(1, 20), phq9(20, 15)], infusions=[infusion(3)]).phq9
+    assert (p.response, p.partial_response, p.relapse) == (False, True, False)
+    series = [phq9(1, 20), phq9(10, 3), phq9(17, 6), phq9(24, 9)]
+    result = summary(assessments=series, infusions=[infusion(3)])
+    assert result.phq9.relapse is True and result.trend == "relapse"
+    assert [(f.kind, f.day) for f in result.flags if f.kind == "relapse"] == [("relapse", day(24))]
+
+
+def test_a_retracted_phq9_is_shown_and_keeps_its_flags_but_counts_for_nothing_else() -> None:
+    retracted = structs.replace(phq9(20, 4, item9=1), retracted_at=at(21))
+    result = summary(assessments=[phq9(1, 20), phq9(10, 12), retracted], infusions=[infusion(3)])
+    p = result.phq9
+    assert (p.latest, p.latest_day, p.response) == (12, day(10), False)
+    assert [(s.total, s.retracted_at) for s in p.series] == [(20, None), (12, None), (4, at(21))]
+    [item9] = [f for f in result.flags if f.kind == "item9"]
+    assert item9.day == day(20) and "retracted" in item9.detail
+    first_day = summary(assessments=[retracted, phq9(30, 9)], infusions=[infusion(3)])
+    assert first_day.phq9.baseline is None  # a retracted PHQ-9 is never the baseline
+
+
+def test_item9_flags_come_first_whatever_their_day() -> None:
+    checkins = [checkin(n, 5, [("nausea", 3)]) for n in range(5, 12)]
+    result = summary(checkins, [phq9(2, 12, item9=2)], first=0, last=11, today=12, started=0)
+    assert result.flags[0].kind == "item9" and result.flags[0].day == day(2)
+    assert [f.day for f in result.flags[1:3]] == [day(11), day(11)]  # then the newest
+
+
+def test_a_mood_drop_is_found_with_the_weeks_before_the_range() -> None:
+    checkins = [checkin(n, 7) for n in range(0, 40)] + [checkin(n, 3) for n in range(40, 47)]
+    result = summary(checkins, first=40, last=46, today=47, started=0)
+    assert [(f.kind, f.day) for f in result.flags] == [("mood_drop", day(43))]
+
+
+def test_phq9_overdue_is_dated_today_and_only_in_a_range_holding_today() -> None:
+    def overdue(first: int, last: int) -> list[tuple[str, date]]:
+        result = summary(
+            assessments=[phq9(1, 16), phq9(5, 14)],
+            infusions=[infusion(3)],
+            first=first,
+            last=last,
+            today=30,
+            started=0,
+        )
+        return [(f.kind, f.day) for f in result.flags if f.kind == "phq9_overdue"]
+
+    assert overdue(20, 30) == [("phq9_overdue", day(30))]
+    assert overdue(10, 20) == []
