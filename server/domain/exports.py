@@ -15,6 +15,8 @@ CSV: one row per entry (check-in, assessment, infusion), oldest first, with the 
     answers           assessment answers, item by item, separated by spaces
     total, band       assessment total score and severity band
     item9             PHQ-9 item 9 (thoughts of death or self-harm), 0–3
+    difficulty        PHQ-9 item 10 (how difficult the problems made daily life), 0–3, never
+                      scored; empty when not answered
     status            infusion: planned | completed | cancelled
     duration_minutes  infusion length
     note              the check-in's note or the infusion's notes
@@ -27,7 +29,8 @@ after a ; or , inside one) gets a ' before it, which the spreadsheet does not sh
 The files are named ``afterglow-<initials>-<YYYY-MM-DD>``: ``export_filename``.
 
 FHIR: a Bundle of type collection holding the Patient; a QuestionnaireResponse per PHQ-9
-(LOINC 44249-1) and GAD-7 (69737-5) with LOINC item and answer codes; an Observation of each
+(LOINC 44249-1) and GAD-7 (69737-5) with LOINC item and answer codes (PHQ-9 item 10, when
+answered, as item 69722-7 with the answer list LL359-1); an Observation of each
 total (44261-6, 70274-6) and of PHQ-9 item 9 (44260-8), each ``derivedFrom`` its response; an
 Observation per check-in (mood, with anxiety, energy, sleep and side effects as components);
 and a Procedure per infusion. Ids are stable: an entry's own UUID, or a UUID derived from it.
@@ -71,6 +74,7 @@ CSV_COLUMNS = (
     "total",
     "band",
     "item9",
+    "difficulty",
     "status",
     "duration_minutes",
     "note",
@@ -142,6 +146,7 @@ def export_csv(
                     "total": str(a.total),
                     "band": a.band,
                     "item9": _num(a.item9),
+                    "difficulty": _num(a.difficulty),
                     "retracted_at": _time(a.retracted_at, zone),
                 },
             )
@@ -212,6 +217,13 @@ ITEM_CODES = {
     ),
     GAD7.id: ("69725-0", "68509-9", "69733-4", "69734-2", "69735-9", "69689-8", "69736-7"),
 }
+# PHQ-9 item 10, the LOINC answer list LL359-1.
+DIFFICULTY_CODES = (
+    ("LA6572-7", "Not difficult at all"),
+    ("LA6573-5", "Somewhat difficult"),
+    ("LA6575-0", "Very difficult"),
+    ("LA6574-3", "Extremely difficult"),
+)
 INSTRUMENTS = {PHQ9.id: PHQ9, GAD7.id: GAD7}
 PROCEDURE_STATUS = {"planned": "preparation", "completed": "completed", "cancelled": "not-done"}
 _SLEEP_LOINC = "93832-4"  # Sleep duration
@@ -258,6 +270,16 @@ def _assessment_resources(
             for n, item in enumerate(instrument.items)
         ],
     }
+    if a.difficulty is not None and instrument.difficulty is not None:
+        code, display = DIFFICULTY_CODES[a.difficulty]
+        items: list[dict[str, Any]] = response["item"]  # type: ignore[assignment]
+        items.append(
+            {
+                "linkId": instrument.difficulty.loinc,
+                "text": instrument.difficulty.text,
+                "answer": [{"valueCoding": {"system": LOINC, "code": code, "display": display}}],
+            }
+        )
     total = {
         "resourceType": "Observation",
         "id": str(_derived(a.id, "total")),

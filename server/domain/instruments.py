@@ -1,7 +1,11 @@
 """PHQ-9 and GAD-7: item texts, answer options, scoring and severity bands.
 
 Texts and cut-offs as published by Kroenke, Spitzer & Williams (PHQ-9, J Gen Intern Med 2001)
-and Spitzer et al. (GAD-7, Arch Intern Med 2006); both are free to use without permission.
+and Spitzer et al. (GAD-7, Arch Intern Med 2006); both are free to use without permission, and
+both are shown with the attribution their authors ask for (``ATTRIBUTION``).
+
+PHQ-9 item 10 (how difficult the problems have made daily life, LOINC 69722-7) is asked after
+the nine scored items. It is optional and never scored: a PHQ-9 of nine answers stays valid.
 """
 
 from __future__ import annotations
@@ -36,6 +40,14 @@ class Band(msgspec.Struct, frozen=True):
     max: int
 
 
+class Difficulty(msgspec.Struct, frozen=True, kw_only=True):
+    """An unscored closing question (PHQ-9 item 10), sent as ``difficulty`` beside ``answers``."""
+
+    text: str
+    options: tuple[Option, ...]
+    loinc: str
+
+
 class Instrument(msgspec.Struct, frozen=True, kw_only=True):
     id: InstrumentId
     name: str
@@ -47,6 +59,8 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
     max_total: int
     loinc_panel: str
     loinc_total: str
+    attribution: str
+    difficulty: Difficulty | None = None
 
 
 class Score(msgspec.Struct, frozen=True):
@@ -60,6 +74,26 @@ OPTIONS = (
     Option(1, "Several days"),
     Option(2, "More than half the days"),
     Option(3, "Nearly every day"),
+)
+
+ATTRIBUTION = (
+    "PHQ-9 and GAD-7: developed by Drs. Robert L. Spitzer, Janet B.W. Williams, Kurt Kroenke and "
+    "colleagues, with an educational grant from Pfizer Inc. No permission required to reproduce, "
+    "translate, display or distribute."
+)
+
+PHQ9_DIFFICULTY = Difficulty(
+    text=(
+        "If you checked off any problems, how difficult have these problems made it for you to "
+        "do your work, take care of things at home, or get along with other people?"
+    ),
+    options=(
+        Option(0, "Not difficult at all"),
+        Option(1, "Somewhat difficult"),
+        Option(2, "Very difficult"),
+        Option(3, "Extremely difficult"),
+    ),
+    loinc="69722-7",
 )
 
 PHQ9 = Instrument(
@@ -101,6 +135,8 @@ PHQ9 = Instrument(
     max_total=27,
     loinc_panel="44249-1",
     loinc_total="44261-6",
+    attribution=ATTRIBUTION,
+    difficulty=PHQ9_DIFFICULTY,
 )
 
 GAD7 = Instrument(
@@ -133,6 +169,7 @@ GAD7 = Instrument(
     max_total=21,
     loinc_panel="69737-5",
     loinc_total="70274-6",
+    attribution=ATTRIBUTION,
 )
 
 INSTRUMENTS: dict[str, Instrument] = {PHQ9.id: PHQ9, GAD7.id: GAD7}
@@ -173,21 +210,32 @@ def needs_safety_response(instrument_id: str, answers: Sequence[int]) -> bool:
     return instrument_id == PHQ9.id and len(answers) >= SAFETY_ITEM and answers[SAFETY_ITEM - 1] > 0
 
 
-class AssessmentContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """What a client sends for a questionnaire (PUT body and sync ``data``)."""
+class AssessmentContent(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
+    """What a client sends for a questionnaire (PUT body and sync ``data``).
+
+    Without ``difficulty`` it encodes as before item 10 existed (``omit_defaults``), so the
+    version of a questionnaire stored or queued offline then is unchanged (domain/sync.py)."""
 
     instrument: InstrumentId
     answers: Annotated[list[Answer], msgspec.Meta(max_length=50)]
     taken_at: AwareDateTime
+    difficulty: Answer | None = None  # PHQ-9 item 10, never scored
 
 
 def check_assessment(content: AssessmentContent, now: datetime) -> tuple[AssessmentContent, Score]:
     """Canonical content (UTC time) and its score, or InvalidField."""
     instrument = INSTRUMENTS[content.instrument]
     result = score(instrument, content.answers)
+    if content.difficulty is not None and instrument.difficulty is None:
+        raise InvalidField(
+            "difficulty", f"{instrument.name} has no difficulty question: leave it out."
+        )
     canonical = AssessmentContent(
         instrument=content.instrument,
         answers=list(content.answers),
         taken_at=check_moment(content.taken_at, now, "taken_at"),
+        difficulty=content.difficulty,
     )
     return canonical, result

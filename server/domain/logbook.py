@@ -215,6 +215,7 @@ class AssessmentOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     taken_at: datetime
     local_day: date
     updated_at: datetime
+    difficulty: int | None = None  # PHQ-9 item 10, when answered
     safety: Safety | None = None  # present when PHQ-9 item 9 is above 0
 
 
@@ -237,6 +238,7 @@ def assessment_out(assessment: Assessment, clinic_phone: str | None) -> Assessme
         taken_at=assessment.taken_at,
         local_day=assessment.local_day,
         updated_at=assessment.updated_at,
+        difficulty=assessment.difficulty,
         safety=assessment_safety(assessment, clinic_phone),
     )
 

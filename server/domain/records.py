@@ -63,6 +63,7 @@ class Assessment(msgspec.Struct, frozen=True, kw_only=True):
     taken_at: datetime
     local_day: date
     updated_at: datetime
+    difficulty: int | None = None  # PHQ-9 item 10 (0–3), optional and never scored
     # When the patient took it back (server/domain/logbook.py, ``final``): it stays visible to
     # their clinicians, with every flag it raised, but counts for no baseline or verdict.
     retracted_at: datetime | None = None

@@ -1,5 +1,6 @@
 // PHQ-9 and GAD-7, one question a screen. PHQ-9 item 9 above 0 shows the crisis resources at
-// once, decided here from the answer itself: no server round trip, works offline.
+// once, decided here from the answer itself: no server round trip, works offline. PHQ-9 item 10
+// (difficulty) sits under item 9 on the last screen: optional, sent beside the answers, unscored.
 import { ready, saved, store, uuid } from "./app.js";
 
 const form = document.getElementById("assessment");
@@ -10,6 +11,7 @@ const back = document.getElementById("back");
 const next = document.getElementById("next");
 const crisis = document.getElementById("crisis-now");
 const finalNote = document.getElementById("final-note");
+const difficulty = document.getElementById("difficulty"); // PHQ-9 only
 const instrument = form.dataset.instrument;
 const safetyItem = Number(form.dataset.safetyItem);
 const bands = JSON.parse(form.dataset.bands);
@@ -31,6 +33,7 @@ function show(index) {
   next.textContent = last ? "Finish" : "Next";
   // Said before the answers are sent: a questionnaire is final once stored.
   finalNote.hidden = !last;
+  if (difficulty) difficulty.hidden = !last;
   if (last) next.setAttribute("aria-describedby", "final-note");
   else next.removeAttribute("aria-describedby");
   next.disabled = answer(index) === null;
@@ -75,8 +78,11 @@ form.addEventListener("submit", async (event) => {
   saving = true;
   const answers = questions.map((_, i) => answer(i));
   const id = uuid();
+  const content = { instrument, answers, taken_at: new Date().toISOString() };
+  const hard = difficulty && difficulty.querySelector("input:checked");
+  if (hard) content.difficulty = Number(hard.value);
   try {
-    await store.queue("assessment", id, "upsert", { instrument, answers, taken_at: new Date().toISOString() });
+    await store.queue("assessment", id, "upsert", content);
   } catch {
     saving = false;
     document.getElementById("assessment-error").textContent = "This phone could not store your answers. Please try again.";

@@ -276,8 +276,19 @@
     return running;
   }
 
+  /* The moment of need (issue 13): the latest check-in has mood 0, or it and the one before it
+   * are both 0 or 1. Decided here from the phone's own records, so it holds offline. */
+  function lowMood(checkins) {
+    var live = checkins.filter(function (r) { return r.data && !r.deleted; }).sort(function (a, b) {
+      return new Date(b.data.recorded_at) - new Date(a.data.recorded_at);
+    });
+    if (!live.length) return false;
+    if (live[0].data.mood === 0) return true;
+    return live.length > 1 && live[0].data.mood <= 1 && live[1].data.mood <= 1;
+  }
+
   scope.Afterglow = {
-    getMeta: getMeta, setMeta: setMeta, records: records, record: record, outbox: outbox,
+    lowMood: lowMood, getMeta: getMeta, setMeta: setMeta, records: records, record: record, outbox: outbox,
     queue: queue, pendingCount: pendingCount, wipe: wipe, setAccount: setAccount, sync: sync,
     on: function (fn) { listeners.push(fn); }
   };

@@ -12,6 +12,7 @@ const empty = document.getElementById("no-entries");
 const errorBox = document.getElementById("checkin-error");
 const title = document.getElementById("page-title");
 const done = document.getElementById("done");
+const crisis = document.getElementById("crisis-now");
 const LABELS = Object.fromEntries(
   [...form.querySelectorAll(".chip")].map((chip) => [chip.dataset.code, chip.querySelector("label").textContent]),
 );
@@ -118,13 +119,22 @@ form.addEventListener("submit", async (event) => {
   resetForm();
   adding = false;
   await render();
-  showDone();
+  if (crisis.hidden) showDone();
+  else showCrisis();
   const state = await saved();
   const rec = await store.record("checkin", id);
   if (rec && rec.state === "synced") setStatus("Saved and synced", "ok");
   else if (rec && rec.state === "rejected") setStatus(`Not saved: ${rec.problem}`, "");
   else if (state.status === 401) setStatus("Saved on this phone — sign in again to sync", "pending");
 });
+
+/** A very low mood just logged: the crisis resources come first, where the eye and a screen
+ * reader go. */
+function showCrisis() {
+  crisis.setAttribute("role", "alert");
+  window.scrollTo({ top: 0 });
+  crisis.focus({ preventScroll: true });
+}
 
 /** After a save the confirmation is where the eye is: the top of the page, with the status
  * line and "Done for today" in view. */
@@ -228,8 +238,22 @@ async function render() {
   } else {
     showForm(true);
   }
+  await offerCrisis(zone, today);
   await offerPostInfusion(zone, today);
   await showWeek(zone, today);
+}
+
+/** The crisis resources (as for PHQ-9 item 9) while today's latest check-in has mood 0, or it
+ * and the one before were 0–1: decided on this phone (store.js ``lowMood``), offline too. */
+async function offerCrisis(zone, today) {
+  const checkins = await store.records("checkin");
+  const latest = checkins
+    .filter((r) => r.data)
+    .map((r) => r.data.recorded_at)
+    .sort(byTime)
+    .pop();
+  crisis.hidden = !(latest && localDay(latest, zone) === today && store.lowMood(checkins));
+  if (crisis.hidden) crisis.removeAttribute("role");
 }
 
 /** The day at a glance: the date, the next infusion, this week's PHQ-9 (from this phone). */
