@@ -74,6 +74,10 @@ class NotSignedIn(AppError):
 
 class Forbidden(AppError):
     status = 403
+    said = ""  # the sentence of a subclass that always says the same
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail or self.said)
 
 
 class NotFound(AppError):
@@ -88,24 +92,20 @@ class SecondFactorRequired(Forbidden):
     data until they set one up."""
 
     type = PROBLEM_TYPES + "mfa-required"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "Set up a second factor (an authenticator app) before you open patient data: "
-            "go to /mfa/setup."
-        )
+    said = (
+        "Set up a second factor (an authenticator app) before you open patient data: "
+        "go to /mfa/setup."
+    )
 
 
 class ReauthenticationRequired(Forbidden):
     """A step that asks its owner to prove who they are again (services/reauthentication.py)."""
 
     type = PROBLEM_TYPES + "reauthentication-required"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "Confirm it is you first: enter your password (or a code from your authenticator "
-            "app) again."
-        )
+    said = (
+        "Confirm it is you first: enter your password (or a code from your authenticator "
+        "app) again."
+    )
 
 
 class Conflict(AppError):

@@ -18,14 +18,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from litestar.types import ControllerRouterHandler
 
-from server.api.entries import (
-    PAGE_DEFAULT,
-    PAGE_MAX,
-    Page,
-    paginate,
-    parse_day,
-    read_page_token,
-)
+from server.api import entries
 from server.config import Settings
 from server.domain.accounts import User
 from server.domain.checkins import AwareDateTime
@@ -102,9 +95,9 @@ def log_controller(kind: LogKind) -> type[Controller]:
             settings: AppSettings,
             first: Annotated[str | None, QueryParameter(name="from", max_length=10)] = None,
             last: Annotated[str | None, QueryParameter(name="to", max_length=10)] = None,
-            limit: Annotated[int, QueryParameter(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
+            limit: Annotated[int, QueryParameter(ge=1, le=entries.PAGE_MAX)] = entries.PAGE_DEFAULT,
             cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
-        ) -> Page[shown]:
+        ) -> entries.Page[shown]:
             """Entries on local days ``from``..``to``, latest first (without them: check-ins
             and questionnaires of the last 30 days, every infusion)."""
             match = {
@@ -116,16 +109,18 @@ def log_controller(kind: LogKind) -> type[Controller]:
                 pool,
                 own_access(user),
                 kind,
-                first=parse_day(first, "from"),
-                last=parse_day(last, "to"),
+                first=entries.parse_day(first, "from"),
+                last=entries.parse_day(last, "to"),
                 today=local_day(utc_now(), user.zone),
                 limit=limit + 1,
-                before=read_page_token(cursor),
+                before=entries.read_page_token(cursor),
                 match=match,
             )
-            page = paginate(items, limit, logbook.moment_of(kind))
+            page = entries.paginate(items, limit, logbook.moment_of(kind))
             phone = clinic_phone(user, settings)
-            return Page(items=[kind.view(item, phone) for item in page.items], next=page.next)
+            return entries.Page(
+                items=[kind.view(item, phone) for item in page.items], next=page.next
+            )
 
         @delete("/{entry_id:str}", status_code=HTTP_204_NO_CONTENT)
         async def delete_entry(

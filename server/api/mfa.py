@@ -9,31 +9,24 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
+from server import web
 from server.api.auth import Me, Password, me_of
 from server.domain.accounts import SessionState
 from server.errors import InvalidField
 from server.security import session_cookie, session_token
 from server.services import mfa, reauthentication
 from server.services.mfa import Enrolment, Status
-from server.web import (
-    AppSettings,
-    CurrentUser,
-    DbPool,
-    Input,
-    JSONBody,
-    client_address,
-    signed_in,
-)
+from server.web import AppSettings, CurrentUser, DbPool, JSONBody
 
 AnyRequest = Request[Any, Any, Any]
 Code = Annotated[str, msgspec.Meta(max_length=40)]
 
 
-class CodeIn(Input):
+class CodeIn(web.Input):
     code: Code  # six digits from the app, or a recovery code
 
 
-class ProofIn(Input):
+class ProofIn(web.Input):
     password: Password | msgspec.UnsetType = msgspec.UNSET
     code: Code | msgspec.UnsetType = msgspec.UNSET
 
@@ -55,7 +48,7 @@ class SecondFactorController(Controller):
     path = "/api/v1/auth"
     tags = ["accounts"]
 
-    @get("/mfa", guards=[signed_in])
+    @get("/mfa", guards=[web.signed_in])
     async def mfa_status(
         self, request: AnyRequest, user: CurrentUser, pool: DbPool, settings: AppSettings
     ) -> Status:
@@ -63,7 +56,7 @@ class SecondFactorController(Controller):
         must have one."""
         return await mfa.status(pool, settings, user, _token(request))
 
-    @post("/mfa/totp", status_code=HTTP_200_OK, guards=[signed_in])
+    @post("/mfa/totp", status_code=HTTP_200_OK, guards=[web.signed_in])
     async def begin_totp(
         self, request: AnyRequest, user: CurrentUser, pool: DbPool, settings: AppSettings
     ) -> Enrolment:
@@ -71,22 +64,24 @@ class SecondFactorController(Controller):
         QR code. Within five minutes of signing in or re-authenticating."""
         return await mfa.begin_totp(pool, settings, user, _token(request), _state(request))
 
-    @post("/mfa/totp/confirm", status_code=HTTP_200_OK, guards=[signed_in])
+    @post("/mfa/totp/confirm", status_code=HTTP_200_OK, guards=[web.signed_in])
     async def confirm_totp(
         self, request: AnyRequest, data: JSONBody[CodeIn], user: CurrentUser, pool: DbPool
     ) -> RecoveryCodes:
         """The app's first code: the factor is on, and ten recovery codes come back (shown this
         once). Every other session of the account ends."""
         codes = await mfa.confirm_totp(
-            pool, user, _token(request), data.code, client_address(request)
+            pool, user, _token(request), data.code, web.client_address(request)
         )
         return RecoveryCodes(recovery_codes=codes)
 
-    @delete("/mfa/totp", status_code=HTTP_204_NO_CONTENT, guards=[signed_in])
+    @delete("/mfa/totp", status_code=HTTP_204_NO_CONTENT, guards=[web.signed_in])
     async def remove_totp(self, request: AnyRequest, user: CurrentUser, pool: DbPool) -> None:
         """Remove the authenticator app and its recovery codes. Within five minutes of a
         re-authentication."""
-        await mfa.remove_totp(pool, user, _token(request), _state(request), client_address(request))
+        await mfa.remove_totp(
+            pool, user, _token(request), _state(request), web.client_address(request)
+        )
 
     @post("/mfa/verify", status_code=HTTP_200_OK)
     async def verify(
@@ -101,11 +96,11 @@ class SecondFactorController(Controller):
             token=session_token(request),
             state=_state(request),
             code=data.code,
-            address=client_address(request),
+            address=web.client_address(request),
         )
         return Response(me_of(user), cookies=[session_cookie(settings, session)])
 
-    @post("/reauthenticate", status_code=HTTP_204_NO_CONTENT, guards=[signed_in])
+    @post("/reauthenticate", status_code=HTTP_204_NO_CONTENT, guards=[web.signed_in])
     async def reauthenticate(
         self, request: AnyRequest, data: JSONBody[ProofIn], user: CurrentUser, pool: DbPool
     ) -> None:

@@ -60,22 +60,13 @@ class PasskeyOut(msgspec.Struct):
 
 
 def _out(passkey: Passkey) -> PasskeyOut:
-    return PasskeyOut(
-        id=passkey.id,
-        name=passkey.name,
-        created_at=passkey.created_at,
-        last_used_at=passkey.last_used_at,
-    )
+    return msgspec.convert(passkey, PasskeyOut, from_attributes=True)
 
 
 def _assertion(data: AssertionIn) -> Assertion:
-    return Assertion(
-        id=data.id,
-        client_data_json=data.client_data_json,
-        authenticator_data=data.authenticator_data,
-        signature=data.signature,
-        user_handle=data.user_handle or None,
-    )
+    assertion = msgspec.convert(data, Assertion, from_attributes=True)
+    # An empty user handle counts as none.
+    return msgspec.structs.replace(assertion, user_handle=data.user_handle or None)
 
 
 def _session(request: AnyRequest) -> tuple[SessionState, str]:

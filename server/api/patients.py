@@ -127,15 +127,7 @@ class PatientDataController(Controller):
     ) -> Response[str]:
         """Every entry (or those on local days ``from``..``to``), one row each; the columns
         are documented in server/domain/exports.py."""
-        rows = await clinic.export_rows(
-            pool,
-            user,
-            patient_id,
-            parse_day(first, "from"),
-            parse_day(last, "to"),
-            "export_csv",
-            client_address(request),
-        )
+        rows = await _rows(request, patient_id, user, pool, first, last, "export_csv")
         return Response(
             export_csv(rows.checkins, rows.assessments, rows.infusions, rows.patient.zone),
             media_type="text/csv",  # Litestar adds the charset (utf-8) to a text type
@@ -155,15 +147,7 @@ class PatientDataController(Controller):
     ) -> Response[bytes]:
         """A FHIR R4 Bundle (collection): QuestionnaireResponses with their score Observations,
         check-in Observations and infusion Procedures."""
-        rows = await clinic.export_rows(
-            pool,
-            user,
-            patient_id,
-            parse_day(first, "from"),
-            parse_day(last, "to"),
-            "export_fhir",
-            client_address(request),
-        )
+        rows = await _rows(request, patient_id, user, pool, first, last, "export_fhir")
         bundle = fhir_bundle(
             rows.patient,
             rows.checkins,
@@ -226,6 +210,27 @@ class PatientDataController(Controller):
             address=client_address(request),
         )
         return Response(stored, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
+
+
+async def _rows(
+    request: AnyRequest,
+    patient_id: str,
+    user: User,
+    pool: DbPool,
+    first: str | None,
+    last: str | None,
+    action: clinic.ExportAction,
+) -> clinic.ExportRows:
+    """What an export holds: every entry, or those on local days ``first``..``last``."""
+    return await clinic.export_rows(
+        pool,
+        user,
+        patient_id,
+        parse_day(first, "from"),
+        parse_day(last, "to"),
+        action,
+        client_address(request),
+    )
 
 
 def _attachment(patient: User, viewer: User, extension: str) -> str:

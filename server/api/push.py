@@ -11,28 +11,20 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from server import web
 from server.domain.devices import ENDPOINT_MAX
 from server.services import devices
-from server.web import (
-    AppSettings,
-    CurrentUser,
-    DbPool,
-    Input,
-    JSONBody,
-    client_address,
-    signed_in,
-)
 
 Endpoint = Annotated[str, msgspec.Meta(max_length=ENDPOINT_MAX * 2)]
 Key = Annotated[str, msgspec.Meta(max_length=200)]
 
 
-class KeysIn(Input):
+class KeysIn(web.Input):
     p256dh: Key
     auth: Key
 
 
-class SubscriptionIn(Input):
+class SubscriptionIn(web.Input):
     """A browser's PushSubscription.toJSON() (expirationTime, if sent, is ignored)."""
 
     endpoint: Endpoint
@@ -40,7 +32,7 @@ class SubscriptionIn(Input):
     expirationTime: float | None = None
 
 
-class UnsubscribeIn(Input):
+class UnsubscribeIn(web.Input):
     endpoint: Endpoint
 
 
@@ -64,14 +56,14 @@ class PushController(Controller):
         public_key: str = state.vapid_public_key
         return PublicKey(public_key=public_key)
 
-    @post("/subscriptions", guards=[signed_in])
+    @post("/subscriptions", guards=[web.signed_in])
     async def subscribe(
         self,
         request: Request[Any, Any, Any],
-        data: JSONBody[SubscriptionIn],
-        user: CurrentUser,
-        pool: DbPool,
-        settings: AppSettings,
+        data: web.JSONBody[SubscriptionIn],
+        user: web.CurrentUser,
+        pool: web.DbPool,
+        settings: web.AppSettings,
     ) -> Response[SubscriptionOut]:
         """Add this device (201), or refresh it (200). A user may have several devices."""
         saved, created = await devices.subscribe(
@@ -81,7 +73,7 @@ class PushController(Controller):
             data.endpoint,
             data.keys.p256dh,
             data.keys.auth,
-            client_address(request),
+            web.client_address(request),
         )
         return Response(
             SubscriptionOut(id=saved.id, endpoint=saved.endpoint, created_at=saved.created_at),
@@ -91,10 +83,10 @@ class PushController(Controller):
     @delete(
         "/subscriptions",
         status_code=HTTP_204_NO_CONTENT,
-        guards=[signed_in],
+        guards=[web.signed_in],
     )
     async def unsubscribe(
-        self, data: JSONBody[UnsubscribeIn], user: CurrentUser, pool: DbPool
+        self, data: web.JSONBody[UnsubscribeIn], user: web.CurrentUser, pool: web.DbPool
     ) -> None:
         """Forget this device (also when it was never stored: the outcome is the same)."""
         await devices.unsubscribe(pool, user.id, data.endpoint)

@@ -113,92 +113,97 @@ def link(base_url: str, page: str, token: str) -> str:
     return f"{base_url}/{page}#token={token}"
 
 
-def letter(kind: Kind, *, sender: str, base_url: str, token: str | None = None) -> Letter:
-    """The message of ``kind``; ``token`` is the link's, for the kinds that carry one."""
-    if kind == "password_reset":
-        assert token is not None
-        minutes = int(RESET_LIFETIME.total_seconds() // 60)
-        return Letter(
-            subject=f"Choose a new {sender} password",
-            body=_body(
-                "Someone asked to choose a new password for the account with this email "
-                f"address. To choose one, open this link within {minutes} minutes:",
-                link(base_url, "reset", token),
-                "The link works once. If you did not ask for it, ignore this message: your "
-                "password stays as it is.",
-                sender=sender,
-            ),
-        )
-    if kind == "password_changed":
-        return Letter(
-            subject=f"Your {sender} password was changed",
-            body=_body(
-                "The password of your account was just changed, and every device that was "
-                "signed in was signed out.",
-                "If it was you, there is nothing more to do. If not, choose a new password now:",
-                f"{base_url}/forgot",
-                sender=sender,
-            ),
-        )
-    if kind == "verify_email":
-        assert token is not None
-        hours = int(VERIFY_LIFETIME.total_seconds() // 3600)
-        return Letter(
-            subject=f"Confirm your email address for {sender}",
-            body=_body(
-                "To finish setting up your account, confirm this email address by opening "
-                f"this link within {hours} hours:",
-                link(base_url, "verify", token),
-                "If you did not create an account, ignore this message.",
-                sender=sender,
-            ),
-        )
-    if kind == "sign_in_link":
-        assert token is not None
-        minutes = int(SIGN_IN_LINK_LIFETIME.total_seconds() // 60)
-        return Letter(
-            subject=f"A link to sign in to {sender}",
-            body=_body(
-                "Someone tried to sign in to the account with this email address with a wrong "
-                "password many times, so signing in with the password is paused for a while. "
-                f"To sign in now, open this link within {minutes} minutes:",
-                link(base_url, "login", token),
-                "The link works once. If it was not you, you may want to choose a new password "
-                f"at {base_url}/forgot",
-                sender=sender,
-            ),
-        )
-    if kind == "alert":
-        return Letter(
-            subject=f"A patient needs your attention on {sender}",
-            body=_body(
-                f"A patient who shares with you on {sender} needs your attention. Sign in to "
-                "see it:",
-                f"{base_url}/clinician",
-                sender=sender,
-            ),
-        )
-    if kind == "alert_escalation":
-        return Letter(
-            subject=f"An alert on {sender} has not been acknowledged",
-            body=_body(
-                f"A patient on {sender} needs attention, and none of the clinicians they share "
-                "with has acknowledged the alert in time. Please make sure one of them sees it. "
-                "Clinicians sign in at:",
-                f"{base_url}/clinician",
-                sender=sender,
-            ),
-        )
-    return Letter(
-        subject=f"Someone tried to sign up for {sender} with your address",
-        body=_body(
+# Each kind's subject and paragraphs, filled in with ``sender``, ``base_url``, ``link`` (the
+# token's link, to the page of _LINK_PAGES) and the link's lifetime in ``minutes`` or ``hours``.
+_WORDS: dict[Kind, tuple[str, tuple[str, ...]]] = {
+    "password_reset": (
+        "Choose a new {sender} password",
+        (
+            "Someone asked to choose a new password for the account with this email "
+            "address. To choose one, open this link within {minutes} minutes:",
+            "{link}",
+            "The link works once. If you did not ask for it, ignore this message: your "
+            "password stays as it is.",
+        ),
+    ),
+    "password_changed": (
+        "Your {sender} password was changed",
+        (
+            "The password of your account was just changed, and every device that was "
+            "signed in was signed out.",
+            "If it was you, there is nothing more to do. If not, choose a new password now:",
+            "{base_url}/forgot",
+        ),
+    ),
+    "verify_email": (
+        "Confirm your email address for {sender}",
+        (
+            "To finish setting up your account, confirm this email address by opening "
+            "this link within {hours} hours:",
+            "{link}",
+            "If you did not create an account, ignore this message.",
+        ),
+    ),
+    "sign_in_link": (
+        "A link to sign in to {sender}",
+        (
+            "Someone tried to sign in to the account with this email address with a wrong "
+            "password many times, so signing in with the password is paused for a while. "
+            "To sign in now, open this link within {minutes} minutes:",
+            "{link}",
+            "The link works once. If it was not you, you may want to choose a new password "
+            "at {base_url}/forgot",
+        ),
+    ),
+    "alert": (
+        "A patient needs your attention on {sender}",
+        (
+            "A patient who shares with you on {sender} needs your attention. Sign in to see it:",
+            "{base_url}/clinician",
+        ),
+    ),
+    "alert_escalation": (
+        "An alert on {sender} has not been acknowledged",
+        (
+            "A patient on {sender} needs attention, and none of the clinicians they share "
+            "with has acknowledged the alert in time. Please make sure one of them sees it. "
+            "Clinicians sign in at:",
+            "{base_url}/clinician",
+        ),
+    ),
+    "registration_attempt": (
+        "Someone tried to sign up for {sender} with your address",
+        (
             "Someone tried to create a new account with this email address, which already has "
             "one. Your account is unchanged.",
-            f"If it was you, sign in at {base_url}/login",
-            f"If you forgot your password, choose a new one at {base_url}/forgot",
+            "If it was you, sign in at {base_url}/login",
+            "If you forgot your password, choose a new one at {base_url}/forgot",
             "If it was not you, ignore this message.",
-            sender=sender,
         ),
+    ),
+}
+_LINK_PAGES: dict[Kind, str] = {
+    "password_reset": "reset",
+    "verify_email": "verify",
+    "sign_in_link": "login",
+}
+
+
+def letter(kind: Kind, *, sender: str, base_url: str, token: str | None = None) -> Letter:
+    """The message of ``kind``; ``token`` is the link's, for the kinds that carry one."""
+    subject, paragraphs = _WORDS[kind]
+    fields = {"sender": sender, "base_url": base_url}
+    page = _LINK_PAGES.get(kind)
+    if page is not None:
+        assert token is not None
+        lifetime = KINDS[kind].link_lifetime
+        assert lifetime is not None
+        seconds = int(lifetime.total_seconds())
+        fields |= {"link": link(base_url, page, token), "minutes": str(seconds // 60)}
+        fields["hours"] = str(seconds // 3600)
+    return Letter(
+        subject=subject.format(**fields),
+        body=_body(*(p.format(**fields) for p in paragraphs), sender=sender),
     )
 
 

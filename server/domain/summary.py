@@ -109,25 +109,21 @@ def summarise(
     phq9 = phq9_part(phq9s, given, first, last)
     data_end = min(last, today)
     day_before = first - timedelta(days=1)
-    found = flags(
+    found = _found(
         logged={c.local_day for c in in_range},
         side_effects=[(c.local_day, c.side_effects) for c in in_range],
+        side_effects_since=[
+            (c.local_day, c.side_effects) for c in checkins if c.local_day >= day_before
+        ],
+        moods={day: mean for day, (mean, _) in means.items() if day >= first - MOOD_LOOK_BACK},
         phq9s=phq9s,
-        baseline=phq9.baseline,
-        baseline_day=phq9.baseline_day,
+        phq9=phq9,
+        given=given,
+        progress=None,
         first=first,
         last=last,
         today=today,
         started=started,
-    )
-    found += monitoring_flags(
-        phq9s=phq9s,
-        given=given,
-        moods={day: mean for day, (mean, _) in means.items() if day >= first - MOOD_LOOK_BACK},
-        side_effects=[(c.local_day, c.side_effects) for c in checkins if c.local_day >= day_before],
-        first=first,
-        last=last,
-        today=today,
     )
     return Summary(
         first=first,
@@ -249,6 +245,43 @@ def overview(
     and every one since (retracted ones too); ``given`` and ``progress`` as for
     ``monitoring_flags``."""
     phq9 = phq9_part(phq9s, given, first, today, progress)
+    found = _found(
+        logged=logged,
+        side_effects=side_effects,
+        side_effects_since=side_effects,
+        moods=moods,
+        phq9s=phq9s,
+        phq9=phq9,
+        given=given,
+        progress=progress,
+        first=first,
+        last=today,
+        today=today,
+        started=started,
+    )
+    return PatientOverview(
+        last_checkin_day=last_checkin_day, phq9=phq9, trend=trend(phq9), flags=triage(found)
+    )
+
+
+def _found(
+    *,
+    logged: Set[date],
+    side_effects: Sequence[tuple[date, Iterable[SideEffect]]],
+    side_effects_since: Sequence[tuple[date, Iterable[SideEffect]]],
+    moods: Mapping[date, float],
+    phq9s: Sequence[Assessment],
+    phq9: Phq9Part,
+    given: Sequence[Infusion],
+    progress: Progress | None,
+    first: date,
+    last: date,
+    today: date,
+    started: date | None,
+) -> list[Flag]:
+    """Every flag of days ``first``..``last``, not yet in triage order: the logging and score
+    ones (``side_effects`` of those days), then the monitoring rules' (``side_effects_since``
+    the day before ``first``)."""
     found = flags(
         logged=logged,
         side_effects=side_effects,
@@ -256,20 +289,17 @@ def overview(
         baseline=phq9.baseline,
         baseline_day=phq9.baseline_day,
         first=first,
-        last=today,
+        last=last,
         today=today,
         started=started,
     )
-    found += monitoring_flags(
+    return found + monitoring_flags(
         phq9s=phq9s,
         given=given,
         moods=moods,
-        side_effects=side_effects,
+        side_effects=side_effects_since,
         first=first,
-        last=today,
+        last=last,
         today=today,
         progress=progress,
-    )
-    return PatientOverview(
-        last_checkin_day=last_checkin_day, phq9=phq9, trend=trend(phq9), flags=triage(found)
     )

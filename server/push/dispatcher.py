@@ -22,6 +22,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -34,6 +35,7 @@ from server.db import Pool, transaction
 from server.domain.devices import Device
 from server.errors import DB_UNAVAILABLE
 from server.push import webpush
+from server.push.tally import Tally
 from server.push.vapid import VapidKeys
 from server.push.webpush import Result
 from server.store import push as push_store
@@ -48,7 +50,7 @@ _RETRYABLE: Final = ("retry", "timeout")
 _TURN_BUDGET: Final = 0.001
 
 
-class Stats(msgspec.Struct, kw_only=True):
+class Stats(Tally, kw_only=True):
     """Counts of one or more rounds; rows by their new status, and device-level pushes."""
 
     claimed: int = 0
@@ -61,10 +63,6 @@ class Stats(msgspec.Struct, kw_only=True):
     pushes: int = 0
     delivered: int = 0
 
-    def add(self, other: Stats) -> None:
-        for name in self.__struct_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
 
 class Batch(msgspec.Struct, kw_only=True):
     token: uuid.UUID
@@ -73,20 +71,16 @@ class Batch(msgspec.Struct, kw_only=True):
     claimed_at: float = 0.0  # event-loop time of the claim: the lease runs from here
 
 
+@dataclass(slots=True, eq=False)
 class _Job:
     """One push of one claimed row to one device."""
 
-    __slots__ = ("body", "device", "index", "message", "round", "row")
-
-    def __init__(
-        self, round_: _Round, index: int, row: Claimed, device: Device, body: bytes
-    ) -> None:
-        self.round = round_
-        self.index = index
-        self.row = row
-        self.device = device
-        self.body = body
-        self.message: webpush.Message | None = None
+    round: _Round
+    index: int
+    row: Claimed
+    device: Device
+    body: bytes
+    message: webpush.Message | None = None
 
 
 class _Round:

@@ -32,10 +32,12 @@ import msgspec
 
 from server.config import Settings
 from server.db import Pool, transaction
+from server.domain.mail import Letter
 from server.errors import DB_UNAVAILABLE
+from server.push.tally import Tally
 from server.push.webpush import backoff
 from server.services import mail as mail_service
-from server.store import account_tokens
+from server.store import account_tokens, outbox
 from server.store import mail as mail_store
 from server.store.mail import ClaimedMail, Outcome
 from server.timeutil import utc_now
@@ -48,7 +50,8 @@ KEEP_HISTORY: Final = timedelta(days=30)
 
 
 class SmtpServer(msgspec.Struct, frozen=True, kw_only=True):
-    """Where mail goes, from ``AFTERGLOW_SMTP_URL`` (checked by server/config.py)."""
+    """Where mail goes, from ``AFTERGLOW_SMTP_URL`` (checked by server/config.py). The fields
+    are aiosmtplib.SMTP's arguments of the same names."""
 
     hostname: str
     port: int
@@ -70,17 +73,13 @@ def smtp_server(url: str) -> SmtpServer:
     )
 
 
-class MailStats(msgspec.Struct, kw_only=True):
+class MailStats(Tally, kw_only=True):
     claimed: int = 0
     sent: int = 0
     kept: int = 0
     retrying: int = 0
     expired: int = 0
     failed: int = 0
-
-    def add(self, other: MailStats) -> None:
-        for name in self.__struct_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def count(self, outcome: Outcome) -> None:
         name = "retrying" if outcome.status == "pending" else outcome.status
@@ -162,7 +161,7 @@ class Mailer:
         total = 0
         while True:
             async with transaction(self.pool) as conn:
-                pruned = await mail_store.prune(conn, before)
+                pruned = await outbox.prune_finished(conn, "mail_outbox", before)
             total += pruned
             if not pruned:
                 break
@@ -170,15 +169,23 @@ class Mailer:
             await account_tokens.prune(conn, (now or self.clock()) - timedelta(days=1))
         return total
 
+    async def _write(
+        self, row: ClaimedMail, token: uuid.UUID, now: datetime, stats: MailStats
+    ) -> Letter | None:
+        """The row's letter; None (and the row failed) when it cannot be written."""
+        try:
+            return await mail_service.write(self.pool, self.settings, row, now)
+        except Exception:
+            log.exception("mailer: cannot write a %s message", row.kind)
+            await self._record(token, self._failed(row, now, "cannot write"), stats)
+            return None
+
     async def _keep(
         self, rows: list[ClaimedMail], token: uuid.UUID, now: datetime, stats: MailStats
     ) -> None:
         for row in rows:
-            try:
-                letter = await mail_service.write(self.pool, self.settings, row, now)
-            except Exception:
-                log.exception("mailer: cannot write a %s message", row.kind)
-                await self._record(token, self._failed(row, now, "cannot write"), stats)
+            letter = await self._write(row, token, now, stats)
+            if letter is None:
                 continue
             kept = (letter.subject, letter.body)
             await self._record(
@@ -197,16 +204,7 @@ class Mailer:
     ) -> None:
         assert self.server is not None
         loop = asyncio.get_running_loop()
-        server = self.server
-        smtp = aiosmtplib.SMTP(
-            hostname=server.hostname,
-            port=server.port,
-            use_tls=server.use_tls,
-            start_tls=server.start_tls,
-            username=server.username,
-            password=server.password,
-            timeout=self.timeout,
-        )
+        smtp = aiosmtplib.SMTP(**msgspec.structs.asdict(self.server), timeout=self.timeout)
         left = list(rows)
         broken = False
         try:
@@ -229,11 +227,8 @@ class Mailer:
                 if remaining <= 0:  # after the lease another sender may hold it: not twice
                     left.insert(0, row)
                     break
-                try:
-                    letter = await mail_service.write(self.pool, self.settings, row, now)
-                except Exception:
-                    log.exception("mailer: cannot write a %s message", row.kind)
-                    await self._record(token, self._failed(row, now, "cannot write"), stats)
+                letter = await self._write(row, token, now, stats)
+                if letter is None:
                     continue
                 message = self._message(row, letter.subject, letter.body, now)
                 try:

@@ -23,6 +23,7 @@ from server.push.dispatcher import Dispatcher
 from server.push.outbound import push_session
 from server.push.vapid import VapidKeys, load_vapid_keys
 from server.services import alerts, throttle
+from server.store import outbox
 from server.store import push as push_store
 from server.store import reminders as reminder_store
 from server.store import sessions as session_store
@@ -57,7 +58,8 @@ async def prune_pass(pool: db.Pool, now: datetime | None = None) -> int:
     total += await throttle.prune(pool)
     while True:
         async with db.transaction(pool) as conn:
-            pruned = await push_store.prune(conn, before)
+            await push_store.prune_attempts(conn, before)
+            pruned = await outbox.prune_finished(conn, "push_outbox", before)
         total += pruned
         if pruned == 0:
             return total

@@ -273,22 +273,27 @@ def _summary_context(viewer: User, page: SummaryPage, preset: Preset) -> dict[st
     }
 
 
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def _form_post(path: str) -> post:
+    """A clinician's form, sent by the browser: answered with a redirect (303) to what is next."""
+    return post(
+        path, include_in_schema=False, status_code=HTTP_303_SEE_OTHER, guards=[clinicians_only]
+    )
+
+
 @get("/clinician/accept", include_in_schema=False, guards=[clinicians_only])
 async def accept_form(user: CurrentUser) -> Template:
     return Template("clinician/accept.html", context={"user": user, "page": "clinician-accept"})
 
 
-@post(
-    "/clinician/accept",
-    include_in_schema=False,
-    status_code=HTTP_303_SEE_OTHER,
-    guards=[clinicians_only],
-)
+@_form_post("/clinician/accept")
 async def accept_submit(
     request: AnyRequest,
     pool: DbPool,
     user: CurrentUser,
-    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    data: Form,
 ) -> Template | Redirect:
     code = data.get("code", "")[:40]
     try:
@@ -303,18 +308,13 @@ async def accept_submit(
     return Redirect(f"/clinician/patients/{share.patient_id}", status_code=HTTP_303_SEE_OTHER)
 
 
-@post(
-    "/clinician/alerts/{alert_id:str}/acknowledge",
-    include_in_schema=False,
-    status_code=HTTP_303_SEE_OTHER,
-    guards=[clinicians_only],
-)
+@_form_post("/clinician/alerts/{alert_id:str}/acknowledge")
 async def acknowledge_alert(
     request: AnyRequest,
     alert_id: FromPath[str],
     pool: DbPool,
     user: CurrentUser,
-    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    data: Form,
 ) -> Redirect:
     """The acknowledge button of the list and the summary; back to the page it was on."""
     note = data.get("note", "").strip()[:NOTE_MAX] or None

@@ -8,6 +8,7 @@ every page of patient data (server/pwa/__init__.py).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import msgspec
@@ -83,18 +84,11 @@ async def begin(
     request: AnyRequest, pool: DbPool, settings: AppSettings, user: CurrentUser, data: Form
 ) -> Template | Redirect:
     """Start: a password typed again when the last proof is older than five minutes."""
-    token = session_token(request) or ""
-    try:
-        state: SessionState | None = request.auth
-        if data.get("password"):
-            await reauthentication.with_password(pool, user, token, data["password"])
-            state = None if state is None else _now_recent(state)
+
+    async def step(token: str, state: SessionState | None) -> None:
         await mfa.begin_totp(pool, settings, user, token, state)
-    except AppError as error:
-        return await _page(
-            request, pool, settings, user, error=error.detail, status_code=error.status
-        )
-    return Redirect(SETUP, status_code=HTTP_303_SEE_OTHER)
+
+    return await _proven_then(request, pool, settings, user, data, step)
 
 
 @post("/mfa/confirm", include_in_schema=False, status_code=200, guards=[signed_in])
@@ -107,9 +101,7 @@ async def confirm(
             pool, user, session_token(request) or "", data.get("code", ""), client_address(request)
         )
     except AppError as error:
-        return await _page(
-            request, pool, settings, user, error=error.detail, status_code=error.status
-        )
+        return await _refused(request, pool, settings, user, error)
     return await _page(request, pool, settings, user, recovery_codes=codes)
 
 
@@ -117,17 +109,38 @@ async def confirm(
 async def remove(
     request: AnyRequest, pool: DbPool, settings: AppSettings, user: CurrentUser, data: Form
 ) -> Template | Redirect:
+    async def step(token: str, state: SessionState | None) -> None:
+        await mfa.remove_totp(pool, user, token, state, client_address(request))
+
+    return await _proven_then(request, pool, settings, user, data, step)
+
+
+async def _refused(
+    request: AnyRequest, pool: DbPool, settings: AppSettings, user: CurrentUser, error: AppError
+) -> Template:
+    """The page again, saying why the step did not go through."""
+    return await _page(request, pool, settings, user, error=error.detail, status_code=error.status)
+
+
+async def _proven_then(
+    request: AnyRequest,
+    pool: DbPool,
+    settings: AppSettings,
+    user: CurrentUser,
+    data: Form,
+    step: Callable[[str, SessionState | None], Awaitable[None]],
+) -> Template | Redirect:
+    """A step that wants a recent proof of who the owner is: the session's, or the password
+    the form carries, typed again. Back to the setup page after it, or the page saying why not."""
     token = session_token(request) or ""
     try:
         state: SessionState | None = request.auth
         if data.get("password"):
             await reauthentication.with_password(pool, user, token, data["password"])
             state = None if state is None else _now_recent(state)
-        await mfa.remove_totp(pool, user, token, state, client_address(request))
+        await step(token, state)
     except AppError as error:
-        return await _page(
-            request, pool, settings, user, error=error.detail, status_code=error.status
-        )
+        return await _refused(request, pool, settings, user, error)
     return Redirect(SETUP, status_code=HTTP_303_SEE_OTHER)
 
 

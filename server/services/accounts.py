@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from uuid import UUID
 
 import msgspec
 
@@ -118,11 +117,6 @@ async def _require_confirmed_address(pool: Pool, user: User) -> None:
     )
 
 
-def _trail_of(user: User) -> UUID | None:
-    """Whose access log a user's own act goes in: a patient's; a clinician's concern no patient."""
-    return user.id if user.role == "patient" else None
-
-
 async def sign_in(
     pool: Pool,
     settings: Settings,
@@ -177,9 +171,7 @@ async def _enter(
     if session.second_factor_pending:  # signed in at the second step (services/mfa.py)
         return user, session
     async with transaction(pool) as conn:
-        await audit.record(
-            conn, actor=user, patient_id=_trail_of(user), action="sign_in", address=address
-        )
+        await audit.record_own(conn, user, "sign_in", address)
     return user, session
 
 
@@ -191,13 +183,7 @@ async def sign_out(pool: Pool, token: str | None) -> None:
 async def sign_out_everywhere(pool: Pool, user: User, address: str) -> None:
     """End every session of this account, this one too (a lost phone, a shared computer)."""
     async with transaction(pool) as conn:
-        await audit.record(
-            conn,
-            actor=user,
-            patient_id=_trail_of(user),
-            action="sign_out_everywhere",
-            address=address,
-        )
+        await audit.record_own(conn, user, "sign_out_everywhere", address)
         await session_store.delete_sessions_of(conn, user.id)
 
 
@@ -227,13 +213,7 @@ async def change_password(
         if ends is None:
             raise NotSignedIn()
         await session_store.delete_sessions_of(conn, user.id, keep=sessions.token_hash(renewed))
-        await audit.record(
-            conn,
-            actor=user,
-            patient_id=_trail_of(user),
-            action="password_change",
-            address=address,
-        )
+        await audit.record_own(conn, user, "password_change", address)
     return sessions.renewed(renewed, ends)
 
 
@@ -264,13 +244,8 @@ async def update_profile(
             # Reminder times are local: a new zone moves every planned one.
             await reminder_store.replan_patient(conn, user.id)
         if changes:  # which fields, never their values
-            await audit.record(
-                conn,
-                actor=user,
-                patient_id=_trail_of(user),
-                action="profile_change",
-                address=address,
-                detail={"fields": sorted(changes)},
+            await audit.record_own(
+                conn, user, "profile_change", address, {"fields": sorted(changes)}
             )
     return updated
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import base64
 import secrets
-from datetime import timedelta
-from uuid import UUID
 
 import msgspec
 
@@ -29,14 +27,9 @@ from server.store import mfa as mfa_store
 from server.store import users as user_store
 from server.timeutil import utc_now
 
-# Codes typed at the second step of a sign-in, per account: five, then one more after each
-# wait (1 minute, doubling, at most 15). Only someone who had the password gets here.
-WRONG = throttle.Rule(
-    free=5,
-    window=timedelta(hours=1),
-    first_wait=timedelta(minutes=1),
-    longest_wait=timedelta(minutes=15),
-)
+# Codes typed at the second step of a sign-in, per account. Only someone who had the password
+# gets here.
+WRONG = throttle.PAST_THE_PASSWORD
 TOO_MANY = "Too many wrong codes."
 NO_SECOND_STEP = "No sign-in is waiting for a code. Sign in again."
 
@@ -115,14 +108,7 @@ async def confirm_totp(pool: Pool, user: User, token: str, code: str, address: s
         hashes = [second_factor.recovery_code_hash(c) for c in codes]
         if step is None or not await mfa_store.confirm_totp(conn, token, step, hashes):
             raise InvalidField("code", WRONG_CODE)
-        await audit.record(
-            conn,
-            actor=user,
-            patient_id=_trail_of(user),
-            action="second_factor_add",
-            address=address,
-            detail={"kind": "totp"},
-        )
+        await audit.record_own(conn, user, "second_factor_add", address, {"kind": "totp"})
     await throttle.forgive(pool, attempt)
     return codes
 
@@ -168,13 +154,12 @@ async def pass_second_step(
         if user is None:
             await audit.note_sign_in(conn, account.id, "second_factor_failed", address)
         else:
-            await audit.record(
+            await audit.record_own(
                 conn,
-                actor=user,
-                patient_id=_trail_of(user),
-                action="sign_in",
-                address=address,
-                detail={"second_factor": "totp" if step is not None else "recovery_code"},
+                user,
+                "sign_in",
+                address,
+                {"second_factor": "totp" if step is not None else "recovery_code"},
             )
     if user is None:
         raise AppError(WRONG_CODE, field="code", status=401)
@@ -191,14 +176,7 @@ async def remove_totp(
     async with transaction(pool) as conn:
         if not await mfa_store.remove_totp(conn, token):
             raise NotFound("No authenticator app is set up.")
-        await audit.record(
-            conn,
-            actor=user,
-            patient_id=_trail_of(user),
-            action="second_factor_remove",
-            address=address,
-            detail={"kind": "totp"},
-        )
+        await audit.record_own(conn, user, "second_factor_remove", address, {"kind": "totp"})
 
 
 async def reset(pool: Pool, email: str) -> User:
@@ -242,7 +220,3 @@ def _new_recovery_codes() -> list[str]:
 
 def _key(user: User) -> str:
     return f"second-step:{user.id}"
-
-
-def _trail_of(user: User) -> UUID | None:
-    return user.id if user.role == "patient" else None

@@ -114,10 +114,6 @@ def _name(name: str | None) -> str:
     return name
 
 
-def _trail_of(user: User) -> UUID | None:
-    return user.id if user.role == "patient" else None
-
-
 async def _challenge(
     pool: Pool, token: str | None, purpose: Purpose, address: str | None = None
 ) -> bytes:
@@ -223,13 +219,7 @@ async def register(
         )
         if added is None:
             raise Conflict("This passkey is registered already.")
-        await audit.record(
-            conn,
-            actor=state.user,
-            patient_id=_trail_of(state.user),
-            action="passkey_add",
-            address=address,
-        )
+        await audit.record_own(conn, state.user, "passkey_add", address)
         return next(p for p in await store.passkeys_of(conn, token) if p.id == added)
 
 
@@ -240,13 +230,7 @@ async def remove(pool: Pool, state: SessionState, token: str, passkey: UUID, add
     async with transaction(pool) as conn:
         if not await store.remove(conn, token, passkey):
             raise NotFound("No such passkey.")
-        await audit.record(
-            conn,
-            actor=state.user,
-            patient_id=_trail_of(state.user),
-            action="passkey_remove",
-            address=address,
-        )
+        await audit.record_own(conn, state.user, "passkey_remove", address)
 
 
 # --- signing in, and proving who one is again -----------------------------------------------
@@ -348,14 +332,7 @@ async def sign_in(
         )
         if user is None:  # the same signature twice, or a cloned authenticator
             raise AppError(NOT_CHECKED, status=401)
-        await audit.record(
-            conn,
-            actor=user,
-            patient_id=_trail_of(user),
-            action="sign_in",
-            address=address,
-            detail={"with": "passkey"},
-        )
+        await audit.record_own(conn, user, "sign_in", address, {"with": "passkey"})
     return user, NewSession(token=token, max_age=int(absolute.total_seconds()))
 
 

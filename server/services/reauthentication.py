@@ -24,13 +24,8 @@ from server.timeutil import utc_now
 
 RECENT = timedelta(minutes=5)
 # Wrong passwords or codes typed by a signed-in account: the holder of a session (a phone left
-# unlocked) gets five, then one more after each wait (1 minute, doubling, at most 15).
-WRONG = throttle.Rule(
-    free=5,
-    window=timedelta(hours=1),
-    first_wait=timedelta(minutes=1),
-    longest_wait=timedelta(minutes=15),
-)
+# unlocked).
+WRONG = throttle.PAST_THE_PASSWORD
 TOO_MANY = "Too many wrong passwords or codes."
 
 

@@ -63,6 +63,16 @@ class Rule(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
+# For someone already past the password (a sign-in waiting for its code, a session's holder),
+# per account: five, then one more after each wait (1 minute, doubling, at most 15).
+PAST_THE_PASSWORD = Rule(
+    free=5,
+    window=timedelta(hours=1),
+    first_wait=timedelta(minutes=1),
+    longest_wait=timedelta(minutes=15),
+)
+
+
 ONCE = Rule(free=1, window=WINDOW)
 
 

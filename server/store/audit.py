@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from uuid import UUID
 
 import msgspec
@@ -17,17 +17,25 @@ import msgspec
 from server.db import Connection
 from server.domain.accounts import Access, User
 
-Action = Literal[
-    "sign_in",
-    "share_create",
-    "share_accept",
-    "share_revoke",
+# A clinician's acts on a patient's data: an accounting of them outlives the patient's account.
+Disclosure = Literal[
     "view_summary",
     "view_patient_list",
     "view_infusions",
     "export_csv",
     "export_fhir",
     "infusion_change",
+    "view_alerts",
+    "alert_acknowledge",
+]
+DISCLOSURES: tuple[Disclosure, ...] = get_args(Disclosure)
+
+Action = Literal[
+    Disclosure,
+    "sign_in",
+    "share_create",
+    "share_accept",
+    "share_revoke",
     "sign_in_failed",
     "sign_in_blocked",
     "password_change",
@@ -43,22 +51,8 @@ Action = Literal[
     "second_factor_failed",
     "passkey_add",
     "passkey_remove",
-    "view_alerts",
-    "alert_acknowledge",
 ]
 SignInTrouble = Literal["sign_in_failed", "sign_in_blocked", "second_factor_failed"]
-
-# A clinician's acts on a patient's data: an accounting of them outlives the patient's account.
-DISCLOSURES: tuple[Action, ...] = (
-    "view_summary",
-    "view_patient_list",
-    "view_infusions",
-    "export_csv",
-    "export_fhir",
-    "infusion_change",
-    "view_alerts",
-    "alert_acknowledge",
-)
 
 
 class AuditEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -93,6 +87,24 @@ async def record(
         action,
         address,
         detail,
+    )
+
+
+async def record_own(
+    conn: Connection,
+    account: User,
+    action: Action,
+    address: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """An account's act on itself: in a patient's access log; a clinician's about no patient."""
+    await record(
+        conn,
+        actor=account,
+        patient_id=account.id if account.role == "patient" else None,
+        action=action,
+        address=address,
+        detail=detail,
     )
 
 
@@ -165,21 +177,7 @@ async def events_of_patient(
         before,
         limit,
     )
-    return [_event(r) for r in rows]
-
-
-def _event(r: Any) -> AuditEvent:
-    return AuditEvent(
-        id=r["id"],
-        at=r["at"],
-        patient_id=r["patient_id"],
-        actor_id=r["actor_id"],
-        actor_role=r["actor_role"],
-        actor_name=r["actor_name"],
-        action=r["action"],
-        address=r["address"],
-        detail=r["detail"],
-    )
+    return [AuditEvent(**r) for r in rows]  # the columns are the fields
 
 
 async def trail_for_export(conn: Connection, access: Access) -> list[AuditEvent]:
@@ -189,4 +187,4 @@ async def trail_for_export(conn: Connection, access: Access) -> list[AuditEvent]
              FROM audit_events WHERE patient_id = $1 ORDER BY id""",
         access.patient_id,
     )
-    return [_event(r) for r in rows]
+    return [AuditEvent(**r) for r in rows]  # the columns are the fields

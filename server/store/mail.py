@@ -108,18 +108,3 @@ async def record(conn: Connection, token: UUID, now: datetime, outcome: Outcome)
 async def kept(conn: Connection, limit: int) -> list[KeptMail]:
     rows = await conn.fetch("SELECT * FROM afterglow_kept_mail($1)", limit)
     return [msgspec.convert(dict(r), KeptMail) for r in rows]
-
-
-async def prune(conn: Connection, before: datetime, *, limit: int = 10_000) -> int:
-    """Forget finished messages older than ``before``, a bounded chunk at a time."""
-    deleted: int = await conn.fetchval(
-        """WITH gone AS (
-               DELETE FROM mail_outbox WHERE id IN (
-                   SELECT id FROM mail_outbox
-                    WHERE status <> 'pending' AND finished_at < $1 LIMIT $2)
-               RETURNING 1)
-           SELECT count(*) FROM gone""",
-        before,
-        limit,
-    )
-    return deleted

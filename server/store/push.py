@@ -178,20 +178,8 @@ async def claim_due(
         lease,
         token,
     )
-    return [
-        Claimed(
-            id=r["id"],
-            user_id=r["user_id"],
-            kind=r["kind"],
-            verdict=r["verdict"],
-            payload=r["payload"],
-            urgency=r["urgency"],
-            stale_at=r["stale_at"],
-            attempts=r["attempts"],
-            delivered_to=tuple(r["delivered_to"]),
-        )
-        for r in rows
-    ]
+    # The columns are the fields.
+    return [Claimed(**{**r, "delivered_to": tuple(r["delivered_to"])}) for r in rows]
 
 
 async def record(
@@ -283,26 +271,15 @@ async def record(
         await conn.execute("DELETE FROM push_subscriptions WHERE id = ANY($1::uuid[])", gone)
 
 
-async def prune(conn: Connection, before: datetime, *, limit: int = 10_000) -> int:
-    """Forget finished outbox rows (and their attempts) older than ``before``, a bounded chunk
-    at a time. Returns how many outbox rows went."""
+async def prune_attempts(conn: Connection, before: datetime, *, limit: int = 10_000) -> None:
+    """Forget delivery attempts older than ``before``, a bounded chunk at a time (the finished
+    outbox rows go by server/store/outbox.prune_finished)."""
     await conn.execute(
         """DELETE FROM push_attempts WHERE id IN (
                SELECT id FROM push_attempts WHERE attempted_at < $1 LIMIT $2)""",
         before,
         limit,
     )
-    deleted: int = await conn.fetchval(
-        """WITH gone AS (
-               DELETE FROM push_outbox WHERE id IN (
-                   SELECT id FROM push_outbox
-                   WHERE status <> 'pending' AND finished_at < $1 LIMIT $2)
-               RETURNING 1)
-           SELECT count(*) FROM gone""",
-        before,
-        limit,
-    )
-    return deleted
 
 
 async def due_reminders(
