@@ -12,6 +12,10 @@ point of its series, the PHQ-9 baseline, the latest result, and the point-in-tim
   Each is judged only against an eligible baseline (≥ 10) and a latest PHQ-9 taken since the
   first infusion; otherwise all are None and ``verdict_note`` says why (a newcomer with a PHQ-9
   of 3 and no infusion is not "in remission").
+- Remission at 12 months (CMS159, "Depression Remission at Twelve Months", eCQI): the index is
+  the eligible baseline; remission when the last PHQ-9 taken 12 months ± 60 days after it is
+  < 5. Unknown (None, with a note) until the data reach the window; a window that closed
+  without a PHQ-9 counts as not in remission, as the measure counts it.
 - Retracted PHQ-9s and GAD-7s (only a clinician's read holds them) are in the series, marked;
   they are never the baseline or the latest.
 """
@@ -19,7 +23,7 @@ point of its series, the PHQ-9 baseline, the latest result, and the point-in-tim
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import msgspec
 
@@ -31,6 +35,8 @@ from server.domain.records import Assessment, Infusion
 REMISSION_BELOW = monitoring.REMISSION_BELOW
 PARTIAL_FROM = -25.0  # % change from baseline at or below which a response is partial
 NO_BASELINE = "no baseline PHQ-9 before the first infusion"
+TWELVE_MONTHS = timedelta(days=365)
+CMS159_SLACK = timedelta(days=60)
 
 
 def _taken(a: Assessment) -> datetime:
@@ -61,6 +67,8 @@ class Phq9Part(msgspec.Struct, frozen=True, kw_only=True):
     relapse: bool | None
     verdict_note: str | None
     series: list[ScorePoint]
+    remission_12_months: bool | None = None
+    remission_12_months_note: str | None = None
 
 
 class Gad7Part(msgspec.Struct, frozen=True, kw_only=True):
@@ -103,6 +111,8 @@ def phq9_part(
     first: date,
     last: date,
     progress: Progress | None = None,
+    *,
+    whole_history: bool = True,
 ) -> Phq9Part:
     """``phq9s`` in time order, retracted ones included (shown in the series, never counted);
     ``progress`` as for ``monitoring.relapses``."""
@@ -131,6 +141,8 @@ def phq9_part(
                 [a for a in phq9s if a.local_day <= last], first_at, progress
             )
         )
+    # The list reads a window of PHQ-9s, not the whole history: no 12-month figure there.
+    twelve = remission_at_12_months(phq9s, baseline, last) if whole_history else (None, None)
     return Phq9Part(
         baseline=None if baseline is None else baseline.total,
         baseline_day=None if baseline is None else baseline.local_day,
@@ -145,7 +157,31 @@ def phq9_part(
         relapse=relapse,
         verdict_note=verdict_note,
         series=[_point(a) for a in phq9s if first <= a.local_day <= last],
+        remission_12_months=twelve[0],
+        remission_12_months_note=twelve[1],
     )
+
+
+def remission_at_12_months(
+    phq9s: Sequence[Assessment], baseline: Assessment | None, last: date
+) -> tuple[bool | None, str | None]:
+    """CMS159 as of ``last`` (see the module's definition); ``phq9s`` in time order."""
+    if baseline is None or baseline.total < BASELINE_MIN:
+        return None, None
+    opens = baseline.local_day + TWELVE_MONTHS - CMS159_SLACK
+    closes = baseline.local_day + TWELVE_MONTHS + CMS159_SLACK
+    window = f"{opens} to {closes}"
+    if last < opens:
+        return None, f"the 12-month window ({window}) has not opened yet"
+    taken = [a for a in counted(phq9s) if opens <= a.local_day <= min(closes, last)]
+    if taken:
+        latest = max(taken, key=_taken)
+        return latest.total < REMISSION_BELOW, (
+            f"PHQ-9 {latest.total} on {latest.local_day}, in the 12-month window ({window})"
+        )
+    if last <= closes:
+        return None, f"no PHQ-9 yet in the 12-month window ({window})"
+    return False, f"no PHQ-9 in the 12-month window ({window}): counted as not in remission"
 
 
 def gad7_part(gad7s: Sequence[Assessment], first: date, last: date) -> Gad7Part:

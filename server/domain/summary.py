@@ -244,7 +244,7 @@ def overview(
     ``first``; ``phq9s`` in time order: the baseline, the last counted PHQ-9 before ``first``,
     and every one since (retracted ones too); ``given`` and ``progress`` as for
     ``monitoring_flags``."""
-    phq9 = phq9_part(phq9s, given, first, today, progress)
+    phq9 = phq9_part(phq9s, given, first, today, progress, whole_history=False)
     found = _found(
         logged=logged,
         side_effects=side_effects,
