@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
+from fractions import Fraction
 
 import msgspec
 
@@ -208,10 +209,16 @@ def _mood_drop(days: Sequence[float | None], index: int) -> str | None:
     before = [m for m in days[index - WEEK - BEFORE_DAYS + 1 : index - WEEK + 1] if m is not None]
     if len(week) < WEEK_MIN_LOGGED or len(before) < BEFORE_MIN_LOGGED:
         return None
-    now, then = sum(week) / len(week), sum(before) / len(before)
+    # Exactly, in fractions: a drop of 2 lands on the line often (means of whole moods), and
+    # float sums taken in another order can fall either side of it.
+    now = sum(map(Fraction, week)) / len(week)
+    then = sum(map(Fraction, before)) / len(before)
     if then - now < MOOD_DROP:
         return None
-    return f"Mood this week {now:.1f}, {then - now:.1f} below the 4 weeks before ({then:.1f})."
+    return (
+        f"Mood this week {float(now):.1f}, {float(then - now):.1f} below the 4 weeks before "
+        f"({float(then):.1f})."
+    )
 
 
 def in_course(given: Sequence[Infusion], today: date) -> bool:

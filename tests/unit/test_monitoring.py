@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from fractions import Fraction
 
 import pytest
 from hypothesis import given
@@ -158,7 +159,10 @@ def _drop_by_the_definition(moods: dict[date, float], d: date) -> bool:
     before = [moods[x] for n in range(7, 35) if (x := d - timedelta(days=n)) in moods]
     if len(week) < 5 or len(before) < 14:
         return False
-    return sum(before) / len(before) - sum(week) / len(week) >= 2.0
+    # Exact arithmetic: the definition, not one order of float additions.
+    exact_week = sum(map(Fraction, week)) / len(week)
+    exact_before = sum(map(Fraction, before)) / len(before)
+    return exact_before - exact_week >= 2
 
 
 @given(
