@@ -79,5 +79,5 @@ async function render() {
 }
 
 account = await ready();
+onChange(() => render()); // before the first render: the first sync may end during it
 await render();
-onChange(() => render());

@@ -155,5 +155,5 @@ async function render() {
 
 account = await ready();
 startOnToday();
+onChange(() => render()); // before the first render: the first sync may end during it
 await render();
-onChange(() => render());

@@ -332,5 +332,7 @@ if (editId) {
   const rec = await store.record("checkin", editId);
   if (rec && !rec.deleted && rec.data) enterEdit(rec);
 }
-await render();
+// Listen before the first render: the first sync starts with ready() and may finish while
+// render() is still reading, and a change heard by nobody would leave Today stale.
 onChange(() => render());
+await render();
