@@ -24,6 +24,7 @@ from server.app import create_app
 from server.config import Settings
 from server.services import passwords
 from tests.helpers.accounts import make_clinician, register
+from tests.helpers.app import running
 from tests.helpers.client import Client
 from tests.helpers.database import create_owned_database, drop_owned_database
 from tests.helpers.database import server_url as find_server_url
@@ -72,25 +73,8 @@ def settings(database_url: str, data_dir: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 async def app(settings: Settings) -> AsyncIterator[Litestar]:
-    application = create_app(settings)
-    # The lifespan's task group must be entered and left by one task, while fixtures are torn
-    # down from another: run it in a task of its own.
-    started, stop = asyncio.Event(), asyncio.Event()
-
-    async def run() -> None:
-        async with application.lifespan():
-            started.set()
-            await stop.wait()
-
-    task = asyncio.create_task(run())
-    await asyncio.wait(
-        [task, asyncio.create_task(started.wait())], return_when=asyncio.FIRST_COMPLETED
-    )
-    if task.done():
-        task.result()
-    yield application
-    stop.set()
-    await task
+    async with running(create_app(settings)) as application:
+        yield application
 
 
 @pytest.fixture(scope="session")

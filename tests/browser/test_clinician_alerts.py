@@ -16,7 +16,7 @@ from tests.helpers.accounts import PASSWORD, unique_email
 from tests.helpers.browser import Db, csrf, eventually
 from tests.helpers.live_server import LiveServer, create_clinician, signed_in_patient
 from tests.helpers.push_service import PushService
-from tests.helpers.web_push import NOTIFICATIONS, STUB_SUBSCRIBE, deliver_push
+from tests.helpers.web_push import NOTIFICATIONS, STUB_SUBSCRIBE, deliver_push, tap_notification
 
 
 async def sign_in(context: BrowserContext, email: str) -> None:
@@ -91,14 +91,7 @@ async def test_a_clinician_is_notified_on_their_device_and_acknowledges_the_aler
             "actions": ["Open"],
         }
 
-        workers = context.service_workers
-        worker = workers[0] if workers else await context.wait_for_event("serviceworker")
-        await worker.evaluate(
-            """async () => {
-                const [notification] = await self.registration.getNotifications();
-                self.dispatchEvent(new NotificationEvent("notificationclick", { notification }));
-            }"""
-        )
+        await tap_notification(context)
         await page.wait_for_url("**/clinician")
         alerts = page.locator("#alerts")
         await expect(alerts).to_contain_text("PHQ-9 item 9")

@@ -21,7 +21,7 @@ from tests.helpers.browser import (
 )
 from tests.helpers.live_server import LiveServer
 from tests.helpers.push_service import PushService
-from tests.helpers.web_push import NOTIFICATIONS, STUB_SUBSCRIBE, deliver_push
+from tests.helpers.web_push import NOTIFICATIONS, STUB_SUBSCRIBE, deliver_push, tap_notification
 
 NOT_ON = "Notifications are not turned on for this phone yet, so your reminders cannot reach it."
 
@@ -65,14 +65,7 @@ async def test_subscribe_then_a_push_shows_a_notification_that_opens_the_app(
     }
 
     # A tap on the notification: the open window moves to the URL the push named.
-    workers = context.service_workers
-    worker = workers[0] if workers else await context.wait_for_event("serviceworker")
-    await worker.evaluate(
-        """async () => {
-            const [notification] = await self.registration.getNotifications();
-            self.dispatchEvent(new NotificationEvent("notificationclick", { notification }));
-        }"""
-    )
+    await tap_notification(context)
     await page.wait_for_url("**/?checkin")
     await expect(page.get_by_role("heading", name="How are you today?")).to_be_visible()
     assert await page.evaluate(NOTIFICATIONS) == []

@@ -55,3 +55,16 @@ async def deliver_push(context: BrowserContext, page: Page, live: LiveServer, da
         "ServiceWorker.deliverPushMessage",
         {"origin": live.url, "registrationId": registration, "data": data},
     )
+
+
+async def tap_notification(context: BrowserContext) -> None:
+    """A tap on the first notification shown: headless Chromium cannot click one and a page
+    cannot dispatch a NotificationEvent, so the service worker's handler is run in the worker."""
+    workers = context.service_workers
+    worker = workers[0] if workers else await context.wait_for_event("serviceworker")
+    await worker.evaluate(
+        """async () => {
+            const [notification] = await self.registration.getNotifications();
+            self.dispatchEvent(new NotificationEvent("notificationclick", { notification }));
+        }"""
+    )
