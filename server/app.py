@@ -27,6 +27,7 @@ from server.push.vapid import load_vapid_keys
 from server.pwa import pwa_router, template_config
 from server.security import (
     authentication_middleware,
+    compression_config,
     csrf_config,
     forwarded_for_middleware,
     request_id_middleware,
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Bodies decoded strictly into the handler's types, NUL refused (server/inbound.py).
         request_class=InboundRequest,
         csrf_config=csrf_config(settings),
+        compression_config=compression_config(),
         # Outermost first: who is asking, one connection per request, then who is signed in.
         middleware=[
             forwarded_for_middleware(settings),
@@ -132,7 +134,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return app
 
 
-def _check_what_is_sent(request: Request[Any, Any, Any]) -> None:
+async def _check_what_is_sent(request: Request[Any, Any, Any]) -> None:
     """Before any handler: JSON bodies only as JSON, and no NUL in a query string."""
     json_bodies_only(request)
     refuse_nul_in_query(request)

@@ -11,7 +11,7 @@ import logging
 import subprocess
 import threading
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from contextvars import ContextVar
 from pathlib import Path
@@ -300,6 +300,69 @@ async def connection(pool: Pool) -> AsyncIterator[Connection]:
     except asyncpg.exceptions._base.InternalClientError:
         holder.conn.terminate()
         raise
+
+
+# --- the session opened by a request's first statement -------------------------------------
+# A signed-in request whose work is one statement costs one round trip: the session lookup with
+# the grant (afterglow_open_request) and the work go to PostgreSQL together, and the patient's
+# identity comes from that grant, never from anything the request said. A write calls a
+# function of the connection's own after opening the session in the same statement
+# (store/entries.py). A read is one prepared statement executed twice in one pipelined batch
+# (one Sync): the first execution, given the token's hash in $1, opens the request; the second,
+# given NULL in $1 and the same arguments from $2, reads. The batch is one implicit transaction
+# and each execution takes a fresh snapshot, so the read runs under the grant the first made,
+# row-level security included. Nothing about a session is kept in the process: it is read from
+# PostgreSQL on every request, so an ended session or a revoked share holds on the very next
+# one, in any process.
+
+OPEN_REQUEST = "SELECT to_jsonb(o) AS session FROM afterglow_open_request($1::bytea) o"
+# Which execution this is, as conditions the planner cannot fold into a constant: folded, the
+# opening execution's plan would be all but empty and far cheaper than the working one's, and
+# PostgreSQL would then plan the statement afresh at every execution (custom plans, ~1 ms each)
+# instead of keeping one generic plan.
+OPENING = "(SELECT $1::bytea IS NOT NULL)"
+WORKING = "(SELECT $1::bytea IS NULL)"
+
+
+class SessionKey:
+    """A request's session cookie (its SHA-256), not looked up yet: the request's first
+    statement opens it (``fetch_in_session``). Guards add their checks, which run on the opened
+    session before anything the statement did is used."""
+
+    __slots__ = ("checks", "token_hash")
+
+    def __init__(self, token_hash: bytes) -> None:
+        self.token_hash = token_hash
+        self.checks: list[Callable[[Any], Any]] = []
+
+    def settle(self, state: Any) -> None:
+        """Run every guard's check on the session as PostgreSQL found it (None: none live)."""
+        for check in self.checks:
+            check(state)
+
+
+def in_session(statement: str) -> str:
+    """``statement`` (one read-only query, its own parameters numbered from $2) in the form
+    ``fetch_in_session`` runs: one row with the session, then the statement's rows, each with
+    ``afterglow_found`` true."""
+    return f"""SELECT s.session, w.*
+  FROM (VALUES (1)) AS one (x)
+  LEFT JOIN ({OPEN_REQUEST} WHERE {OPENING} LIMIT 1) s ON true
+  LEFT JOIN (SELECT true AS afterglow_found, row_number() OVER () AS afterglow_at, w0.*
+               FROM ({statement}) w0 WHERE {WORKING}) w ON true
+ ORDER BY w.afterglow_at"""
+
+
+async def fetch_in_session(
+    conn: Connection, key: SessionKey, statement: str, args: Sequence[Any]
+) -> tuple[Any, list[asyncpg.Record]]:
+    """Open ``key``'s session and run ``statement`` (made by ``in_session``, or written alike:
+    $1 the token's hash, its own parameters from $2) in one round trip: (the session as
+    afterglow_open_request returned it, as a dict, or None; the statement's rows)."""
+    # The arguments go with both executions: with NULLs, the opening one's plan would be folded
+    # away (see OPENING).
+    rows = await conn.fetchmany(statement, [(key.token_hash, *args), (None, *args)])
+    return rows[0]["session"], [row for row in rows[1:] if row.get("afterglow_found", True)]
 
 
 @asynccontextmanager

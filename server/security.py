@@ -12,9 +12,11 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_add
 from typing import Any
 
 from litestar import Request
+from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import Cookie
 from litestar.enums import ScopeType
+from litestar.middleware.compression import CompressionMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.config import Settings
@@ -55,18 +57,27 @@ def session_token(request: Request[Any, Any, Any]) -> str | None:
 _ANONYMOUS_PREFIXES = ("/static/", "/sw.js", "/manifest.webmanifest", "/healthz", "/readyz")
 
 
+# A route whose work is one statement marks itself ``opt={ONE_TRIP: True}``: its session is not
+# looked up here but opened by that statement, in the same round trip (server/db.py).
+ONE_TRIP = "one_trip"
+
+
 def authentication_middleware(app: ASGIApp) -> ASGIApp:
     """Sets ``request.user``: the signed-in User, or None; and ``request.auth``: the session's
     SessionState, or None. A session still waiting for its second factor has no user: every
     guard refuses it, but the step that passes the factor and sign-out. Guards (server/web.py)
-    decide who may call what; handlers read the user they were given."""
+    decide who may call what; handlers read the user they were given. On a ``ONE_TRIP`` route
+    ``request.auth`` is the session's key instead, and its handler's statement opens it."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == ScopeType.HTTP:
             scope["user"] = scope["auth"] = None
             if not scope["path"].startswith(_ANONYMOUS_PREFIXES):
                 token = session_token(Request(scope))
-                if token is not None:
+                if token is not None and scope["route_handler"].opt.get(ONE_TRIP):
+                    # Opened by the handler's one statement, with its guards' checks.
+                    scope["auth"] = sessions.key_of(token)
+                elif token is not None:
                     state = await sessions.session_for_token(scope["app"].state.pool, token)
                     scope["auth"] = state
                     if state is not None and not state.second_factor_pending:
@@ -131,6 +142,64 @@ def forwarded_for_middleware(settings: Settings) -> Callable[[ASGIApp], ASGIApp]
         return middleware
 
     return wrap
+
+
+# --- compression -------------------------------------------------------------------------------
+
+# What ``csrf_input`` renders in a page's forms (Litestar's form field for the token).
+CSRF_FIELD = b'name="_csrf_token"'
+
+
+class BreachSafeCompression(CompressionMiddleware):
+    """Litestar's compression (brotli where the client accepts it, gzip otherwise), except for
+    a page that carries the CSRF token: compressed beside anything the page reflects (a
+    ``next=``, a search, a name typed into a form), its length would leak the token a guess at
+    a time (BREACH). Such a page goes out as it is; the JSON API carries no token (it is in a
+    cookie), and static files carry none."""
+
+    def create_compression_send_wrapper(
+        self,
+        send: Send,
+        compression_encoding: Any,
+        scope: Scope,
+    ) -> Send:
+        # Litestar's wrapper makes its compressor (a brotli encoder with a 4 MB window) for every
+        # response, even one too small to compress: a quarter of a check-in's throughput. It is
+        # made here only for a body that will be compressed.
+        compressing = super().create_compression_send_wrapper
+        smallest = self.config.minimum_size
+        start: Message | None = None
+        chosen: Send | None = None
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal start, chosen
+            if chosen is not None:
+                await chosen(message)
+            elif message["type"] == "http.response.start":
+                start = message
+            elif start is not None and message["type"] == "http.response.body":
+                body = message.get("body", b"")
+                small = not message.get("more_body") and len(body) < smallest
+                if small or CSRF_FIELD in body:
+                    chosen = send
+                else:
+                    chosen = compressing(send, compression_encoding, scope)
+                await chosen(start)
+                await chosen(message)
+            else:
+                await send(message)
+
+        return send_wrapper
+
+
+def compression_config() -> CompressionConfig:
+    """Pages, the API and static files, compressed over 500 bytes (the service worker too:
+    its Cache-Control stays no-cache, a Vary: Accept-Encoding is added)."""
+    return CompressionConfig(
+        backend="brotli",
+        brotli_gzip_fallback=True,
+        middleware_class=BreachSafeCompression,
+    )
 
 
 # --- CSRF and headers ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ reads the ``user`` it is given (``request.user``, set by ``security.authenticati
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -22,6 +23,7 @@ from server.config import Settings
 from server.domain.accounts import Role, SessionState, User
 from server.errors import AppError, Forbidden, NotSignedIn, SecondFactorRequired
 from server.services import Pool
+from server.services.sessions import SessionKey
 
 # Handler parameters named `pool`, `settings` and `user` are injected by name (see app.py).
 DbPool = NamedDependency[Pool]
@@ -64,55 +66,73 @@ class WrongRole(Forbidden):
         self.role = role
 
 
-def _signed_in(connection: Connection) -> User:
-    user: User | None = connection.user
-    if user is None:
-        state: SessionState | None = connection.auth
-        if state is not None and state.second_factor_pending:
-            raise NotSignedIn(
-                "Finish signing in: enter the code from your authenticator app "
-                "(POST /api/v1/auth/mfa/verify)."
-            )
+# Guards are coroutines: Litestar runs a plain function in a worker thread, a thread hop on
+# every request. Each check reads the request's session; where the request's first statement
+# opens it (db.SessionKey, the one-round-trip routes), the check runs on the session as that
+# statement found it, before anything the statement did is used.
+
+
+def _guard(connection: Connection, check: Callable[[SessionState | None], Any]) -> None:
+    auth = connection.auth
+    if isinstance(auth, SessionKey):
+        auth.checks.append(check)
+    else:
+        check(auth)
+
+
+def _signed_in(state: SessionState | None) -> User:
+    if state is None:
         raise NotSignedIn()
-    return user
+    if state.second_factor_pending:
+        raise NotSignedIn(
+            "Finish signing in: enter the code from your authenticator app "
+            "(POST /api/v1/auth/mfa/verify)."
+        )
+    return state.user
 
 
-def _second_factor_if_required(connection: Connection, user: User) -> None:
+def _second_factor_if_required(settings: Settings, state: SessionState | None, user: User) -> None:
     """A clinician opens every patient who shares with them: where AFTERGLOW_CLINICIAN_MFA is
     `required`, not before their account has a second factor (a session of such an account got
     past it at sign-in, migrations/0017)."""
-    settings: Settings = connection.app.state.settings
     if user.role != "clinician" or settings.clinician_mfa != "required":
         return
-    state: SessionState | None = connection.auth
     if state is None or not state.second_factor:
         raise SecondFactorRequired()
 
 
-def signed_in(connection: Connection, _: BaseRouteHandler) -> None:
-    _signed_in(connection)
-
-
-def _only(connection: Connection, role: Role) -> User:
-    user = _signed_in(connection)
+def _only(state: SessionState | None, role: Role) -> User:
+    user = _signed_in(state)
     if user.role != role:
         raise WrongRole(f"Only a {role} account can do this.", user.role)
     return user
 
 
-def patients_only(connection: Connection, _: BaseRouteHandler) -> None:
-    _only(connection, "patient")
+async def signed_in(connection: Connection, _: BaseRouteHandler) -> None:
+    _guard(connection, _signed_in)
 
 
-def clinicians_only(connection: Connection, _: BaseRouteHandler) -> None:
+async def patients_only(connection: Connection, _: BaseRouteHandler) -> None:
+    _guard(connection, lambda state: _only(state, "patient"))
+
+
+async def clinicians_only(connection: Connection, _: BaseRouteHandler) -> None:
     """Every clinician route is about their patients: the second factor where required, too."""
-    _second_factor_if_required(connection, _only(connection, "clinician"))
+    settings: Settings = connection.app.state.settings
+    _guard(
+        connection,
+        lambda state: _second_factor_if_required(settings, state, _only(state, "clinician")),
+    )
 
 
-def patient_data(connection: Connection, _: BaseRouteHandler) -> None:
+async def patient_data(connection: Connection, _: BaseRouteHandler) -> None:
     """Routes of a patient's data that the patient and their clinicians share (the access check
     then says whose): signed in, and a clinician with a second factor where it is required."""
-    _second_factor_if_required(connection, _signed_in(connection))
+    settings: Settings = connection.app.state.settings
+    _guard(
+        connection,
+        lambda state: _second_factor_if_required(settings, state, _signed_in(state)),
+    )
 
 
 def provide_user(request: Request[Any, Any, Any]) -> User:

@@ -9,15 +9,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, post
+from litestar import Controller, Request, post
 from litestar.status_codes import HTTP_200_OK
 
 from server.api.log import clinic_phone
 from server.domain.sync import MAX_BATCH
+from server.security import ONE_TRIP
 from server.services import logbook
-from server.services.access import own_access
 from server.services.logbook import Synced
-from server.web import AppSettings, CurrentUser, DbPool, Input, JSONBody, patients_only
+from server.web import AppSettings, DbPool, Input, JSONBody, patients_only
+
+AnyRequest = Request[Any, Any, Any]
 
 # A full batch of long notes is bigger than the app-wide body limit; clients split by size too.
 MAX_SYNC_BODY_BYTES = 4 * 1024 * 1024
@@ -33,16 +35,21 @@ class SyncController(Controller):
     tags = ["log"]
     guards = [patients_only]
 
-    @post("", status_code=HTTP_200_OK, request_max_body_size=MAX_SYNC_BODY_BYTES)
+    @post(
+        "",
+        status_code=HTTP_200_OK,
+        request_max_body_size=MAX_SYNC_BODY_BYTES,
+        opt={ONE_TRIP: True},
+    )
     async def sync(
-        self, data: JSONBody[SyncIn], user: CurrentUser, pool: DbPool, settings: AppSettings
+        self, request: AnyRequest, data: JSONBody[SyncIn], pool: DbPool, settings: AppSettings
     ) -> Synced:
         """Apply up to 500 changes (later ``updated_at`` wins), then send the server's changes."""
-        return await logbook.sync(
+        synced, _ = await logbook.sync_own(
             pool,
-            own_access(user),
-            user.zone,
+            request.auth,
             data.changes,
             data.since,
-            clinic_phone=clinic_phone(user, settings),
+            clinic_phone=lambda user: clinic_phone(user, settings),
         )
+        return synced

@@ -10,15 +10,18 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 import msgspec
 
 from server.config import Settings
-from server.db import Pool, connection, transaction
+from server.db import Pool, SessionKey, connection, transaction
 from server.domain.accounts import SessionState, User
-from server.errors import AppError
+from server.errors import AppError, NotSignedIn
 from server.store import sessions as session_store
 from server.timeutil import utc_now
+
+__all__ = ["NewSession", "SessionKey"]  # SessionKey: for the HTTP edge, which may not import db
 
 SECOND_STEP_SECONDS = 10 * 60  # a session waiting for its second factor (migrations/0017)
 
@@ -77,6 +80,34 @@ async def session_for_token(pool: Pool, token: str) -> SessionState | None:
     user's rows (row-level security), until it goes back to the pool."""
     async with connection(pool) as conn:
         return await session_store.session_for_token(conn, token_hash(token))
+
+
+def key_of(token: str) -> SessionKey:
+    """A request's session, to be opened by its first statement (server/db.py)."""
+    return SessionKey(token_hash(token))
+
+
+def opened(key: SessionKey, session: Any) -> SessionState:
+    """The session a request's first statement opened (as afterglow_open_request returned it,
+    or None), after every guard's check on it: none live, one still waiting for its second
+    factor, or the wrong kind of account is refused here, before the statement's result is
+    used (the statement itself did nothing for such a session)."""
+    state = session_store.state_of(session)
+    key.settle(state)
+    if state is None:
+        raise NotSignedIn()
+    return state
+
+
+async def open_key(pool: Pool, key: SessionKey) -> SessionState:
+    """The session of a request whose work is more than one statement: opened on its own (a
+    round trip), then checked as ``opened`` does."""
+    async with connection(pool) as conn:
+        found = await session_store.session_for_token(conn, key.token_hash)
+    key.settle(found)
+    if found is None:
+        raise NotSignedIn()
+    return found
 
 
 async def user_for_token(pool: Pool, token: str) -> User | None:

@@ -54,6 +54,14 @@ async def session_for_token(conn: Connection, token_hash: bytes) -> SessionState
     )
 
 
+def state_of(session: Any) -> SessionState | None:
+    """A session as afterglow_open_request returned it through JSON (``db.fetch_in_session``):
+    the same columns, times as text."""
+    if session is None:
+        return None
+    return msgspec.convert({**session, "user": session}, SessionState)
+
+
 async def user_for_session(conn: Connection, token_hash: bytes) -> User | None:
     """The signed-in user of a session past its second factor (see session_for_token)."""
     found = await session_for_token(conn, token_hash)
