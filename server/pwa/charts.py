@@ -28,11 +28,13 @@ from datetime import date, timedelta
 from html import escape
 
 import msgspec
+from babel.dates import format_skeleton
 from markupsafe import Markup
 
-from server.domain.instruments import GAD7, PHQ9, Instrument
+from server.domain.instruments import GAD7, PHQ9, Instrument, in_language
 from server.domain.scores import REMISSION_BELOW, ScorePoint
 from server.domain.summary import Summary
+from server.i18n import current, gettext, ngettext
 
 DOTS_UP_TO_DAYS = 120  # a point per day stays readable up to about four months
 LONG_RANGE_DAYS = 180  # beyond this, the day axis shows months
@@ -58,7 +60,7 @@ class Layout(msgspec.Struct, frozen=True, kw_only=True):
 
 
 PHONE = Layout(width=340, height=180, left=30, right=10, top=14, bottom=28, x_ticks=2, dot=3)
-PAGE = Layout(width=720, height=230, left=36, right=96, top=14, bottom=30, x_ticks=6, dot=2.5)
+PAGE = Layout(width=720, height=190, left=36, right=96, top=14, bottom=30, x_ticks=6, dot=2.5)
 
 
 class Tick(msgspec.Struct, frozen=True):
@@ -126,20 +128,25 @@ def patient_mood(summary: Summary) -> Figure:
     logged = [d.mood for d in summary.mood if d.mood is not None]
     infusion_days = _infusion_days(summary)
     mean = sum(logged) / len(logged) if logged else None
-    count = len(infusion_days)
+    count, language = len(infusion_days), current()
     desc = (
-        f"Mood logged on {len(logged)} of {len(summary.mood)} days"
-        + (f", average {_num(mean)} out of 10" if mean is not None else "")
-        + f"; {count} infusion{'' if count == 1 else 's'} in this time."
+        _("Mood logged on {logged} of {days} days").format(
+            logged=len(logged), days=len(summary.mood)
+        )
+        + (_(", average {mean} out of 10").format(mean=_num(mean)) if mean is not None else "")
+        + "; "
+        + ngettext(
+            language, "{count} infusion in this time.", "{count} infusions in this time.", count
+        ).format(count=count)
     )
     return Figure(
-        plot=_mood_plot(summary, axes, "Daily mood chart", desc),
+        plot=_mood_plot(summary, axes, _("Daily mood chart"), desc),
         rows=[
             (
                 _day(d.day, summary.last),
                 _num(d.mood) if d.mood is not None else "",
                 _num(d.average_7d) if d.average_7d is not None else "",
-                "yes" if d.day in infusion_days else "",
+                _("yes") if d.day in infusion_days else "",
             )
             for d in reversed(summary.mood)
             if d.mood is not None or d.day in infusion_days
@@ -152,22 +159,37 @@ def patient_phq9(summary: Summary) -> Figure:
     series = part.series
     count = len(series)
     if part.latest is not None and part.latest_day is not None:
-        desc = (
-            f"{count} PHQ-9 result{'' if count == 1 else 's'} in this time; latest "
-            f"{part.latest} ({_band(PHQ9, part.latest_band)}) on "
-            f"{_day(part.latest_day, summary.last)}."
+        desc = ngettext(
+            current(),
+            "{count} PHQ-9 result in this time; latest {latest} ({band}) on {day}.",
+            "{count} PHQ-9 results in this time; latest {latest} ({band}) on {day}.",
+            count,
+        ).format(
+            count=count,
+            latest=part.latest,
+            band=_band(PHQ9, part.latest_band),
+            day=_day(part.latest_day, summary.last),
         )
     else:
-        desc = "No PHQ-9 answered yet."
+        desc = _("No PHQ-9 answered yet.")
     note = None
     if part.change_pct is not None and part.baseline is not None and part.baseline_day:
-        direction = "lower" if part.change_pct < 0 else "higher"
+        lower = part.change_pct < 0
         note = (
-            f"{_num(abs(part.change_pct))}% {direction} than before your first infusion "
-            f"({part.baseline} on {_day(part.baseline_day, summary.last)}). Lower is better."
+            (
+                _("{pct}% lower than before your first infusion ({baseline} on {day}).")
+                if lower
+                else _("{pct}% higher than before your first infusion ({baseline} on {day}).")
+            ).format(
+                pct=_num(abs(part.change_pct)),
+                baseline=part.baseline,
+                day=_day(part.baseline_day, summary.last),
+            )
+            + " "
+            + _("Lower is better.")
         )
     axes = _Axes(PHONE, summary.first, summary.last, PHQ9.max_total)
-    title = "PHQ-9 totals over time (lower is better)"
+    title = _("PHQ-9 totals over time (lower is better)")
     return Figure(
         plot=_scores_plot(summary, axes, "phq9", title, desc),
         rows=[
@@ -186,17 +208,34 @@ def clinician_mood(summary: Summary) -> Figure:
     logged = [d.mood for d in days if d.mood is not None]
     infusion_days = _infusion_days(summary)
     averages = [d.average_7d for d in days if d.average_7d is not None]
+    language = current()
     desc = (
-        f"Daily mean mood (0 worst, 10 best) from {summary.first} to {summary.last}: logged on "
-        f"{len(logged)} of {len(days)} days"
-        + (f", ranging {_num(min(logged))} to {_num(max(logged))}" if logged else "")
-        + (f"; the 7-day average ends at {_num(averages[-1])}" if averages else "")
-        + f". {len(infusion_days)} infusion"
-        + ("" if len(infusion_days) == 1 else "s")
-        + (" on " + ", ".join(str(d) for d in infusion_days) if infusion_days else "")
+        _(
+            "Daily mean mood (0 worst, 10 best) from {first} to {last}: logged on "
+            "{logged} of {days} days"
+        ).format(first=summary.first, last=summary.last, logged=len(logged), days=len(days))
+        + (
+            _(", ranging {low} to {high}").format(low=_num(min(logged)), high=_num(max(logged)))
+            if logged
+            else ""
+        )
+        + (
+            _("; the 7-day average ends at {value}").format(value=_num(averages[-1]))
+            if averages
+            else ""
+        )
+        + ". "
+        + ngettext(language, "{n} infusion", "{n} infusions", len(infusion_days)).format(
+            n=len(infusion_days)
+        )
+        + (
+            " " + _("on {days}").format(days=", ".join(str(d) for d in infusion_days))
+            if infusion_days
+            else ""
+        )
         + "."
     )
-    title = "Mood by day with 7-day average and infusions"
+    title = _("Mood by day with 7-day average and infusions")
     return Figure(plot=_mood_plot(summary, axes, title, desc))
 
 
@@ -205,29 +244,44 @@ def clinician_scores(summary: Summary) -> Figure:
     phq9, gad7 = summary.phq9, summary.gad7
     rules: list[Rule] = []
     if phq9.baseline is not None:
-        rules.append(Rule("baseline-line", axes.y(phq9.baseline), f"baseline {phq9.baseline}"))
+        rules.append(
+            Rule(
+                "baseline-line",
+                axes.y(phq9.baseline),
+                _("baseline {value}").format(value=phq9.baseline),
+            )
+        )
         half = phq9.baseline / 2
         rules.append(Rule("response-line", axes.y(half), f"50%: {_num(half)}"))
     below = REMISSION_BELOW
-    rules.append(Rule("remission-line", axes.y(below), f"remission < {below}"))
+    rules.append(
+        Rule("remission-line", axes.y(below), _("remission < {value}").format(value=below))
+    )
     desc = (
-        f"PHQ-9 ({len(phq9.series)} results) and GAD-7 ({len(gad7.series)} results) from "
-        f"{summary.first} to {summary.last}. "
+        _("PHQ-9 ({phq9} results) and GAD-7 ({gad7} results) from {first} to {last}.").format(
+            phq9=len(phq9.series), gad7=len(gad7.series), first=summary.first, last=summary.last
+        )
+        + " "
         + (
-            f"PHQ-9 baseline {phq9.baseline} on {phq9.baseline_day}; "
+            _("PHQ-9 baseline {value} on {day};").format(value=phq9.baseline, day=phq9.baseline_day)
+            + " "
             if phq9.baseline is not None
-            else (phq9.baseline_note or "") + " "
+            else _(phq9.baseline_note or "") + " "
         )
         + (
-            f"latest {phq9.latest} on {phq9.latest_day}"
-            + (f" ({_num(phq9.change_pct)}% from baseline)" if phq9.change_pct is not None else "")
+            _("latest {value} on {day}").format(value=phq9.latest, day=phq9.latest_day)
+            + (
+                " " + _("({change}% from baseline)").format(change=_num(phq9.change_pct))
+                if phq9.change_pct is not None
+                else ""
+            )
             + ". "
             if phq9.latest is not None
-            else "No PHQ-9 yet. "
+            else _("No PHQ-9 yet.") + " "
         )
-        + "Lines mark the baseline, half the baseline (response) and 5 (remission below it)."
+        + _("Lines mark the baseline, half the baseline (response) and 5 (remission below it).")
     )
-    title = "PHQ-9 and GAD-7 scores with baseline, response and remission lines"
+    title = _("PHQ-9 and GAD-7 scores with baseline, response and remission lines")
     return Figure(plot=_scores_plot(summary, axes, "scores", title, desc, gad7=True, rules=rules))
 
 
@@ -254,10 +308,7 @@ class _Axes:
         count = min(self.layout.x_ticks, self.days)
         days = [self.first + timedelta(days=round(i * self.days / count)) for i in range(count)]
         long_range = self.days > LONG_RANGE_DAYS
-        return [
-            Tick(self.x(d), f"{d:%b %Y}" if long_range else f"{d:%b} {d.day}")
-            for d in [*days, self.last]
-        ]
+        return [Tick(self.x(d), _tick(d, long_range)) for d in [*days, self.last]]
 
     def y_ticks(self, values: Sequence[float]) -> list[Tick]:
         return [Tick(self.y(v), _num(v)) for v in values]
@@ -278,14 +329,19 @@ def _mood_plot(summary: Summary, axes: _Axes, title: str, desc: str) -> Plot:
         x_ticks=axes.x_ticks(),
         y_ticks=axes.y_ticks((0, 5, 10)),
         infusions=[
-            Marker(axes.x(d), f"Infusion on {_day(d, last)}") for d in _infusion_days(summary)
+            Marker(axes.x(d), _("Infusion on {day}").format(day=_day(d, last)))
+            for d in _infusion_days(summary)
         ],
         series=[
             Series(
                 "mood-line",
                 _path(daily),
                 [
-                    Dot(axes.x(d.day), axes.y(d.mood), f"{_day(d.day, last)}: mood {_num(d.mood)}")
+                    Dot(
+                        axes.x(d.day),
+                        axes.y(d.mood),
+                        _("{day}: mood {value}").format(day=_day(d.day, last), value=_num(d.mood)),
+                    )
                     for d in days
                     if d.mood is not None and dotted
                 ],
@@ -350,7 +406,7 @@ def _band_starts(instrument: Instrument) -> list[int]:
 
 
 def _band(instrument: Instrument, band: str | None) -> str:
-    labels = {b.id: b.label for b in instrument.bands}
+    labels = {b.id: b.label for b in in_language(instrument, current()).bands}
     return labels.get(band or "", band or "")
 
 
@@ -367,8 +423,26 @@ def _path(points: Sequence[tuple[float, float] | None]) -> str:
 
 
 def _day(day: date, last: date) -> str:
-    """ "Mar 5", with the year when it is not the year the range ends in."""
+    """ "Mar 5", with the year when it is not the year the range ends in (in the reader's
+    language: "5 mar")."""
+    language = current()
+    if language != "en":
+        return format_skeleton("MMMd" if day.year == last.year else "yMMMd", day, locale=language)
     return f"{day:%b} {day.day}" + ("" if day.year == last.year else f", {day.year}")
+
+
+def _tick(day: date, long_range: bool) -> str:
+    """An x-axis label: "Mar 2025" over a long range, else "Mar 5" (in the reader's language)."""
+    language = current()
+    if language != "en":
+        return format_skeleton("yMMM" if long_range else "MMMd", day, locale=language)
+    return f"{day:%b %Y}" if long_range else f"{day:%b} {day.day}"
+
+
+def _(message: str) -> str:
+    """``message`` in the reader's language (this request's); ``_`` so `make messages` finds
+    it."""
+    return gettext(current(), message)
 
 
 def _num(value: float) -> str:

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_skeleton
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, Parameter
@@ -22,11 +23,14 @@ from server.domain.accounts import User
 from server.domain.alerts import KIND_LABELS, NOTE_MAX, Alert
 from server.domain.flags import PINNED, Flag
 from server.domain.infusion_effects import BUCKETS
-from server.domain.instruments import GAD7, PHQ9
+from server.domain.instruments import GAD7, PHQ9, in_language
 from server.domain.scores import NO_BASELINE, Phq9Part
 from server.domain.summary import Summary
 from server.errors import AppError
+from server.i18n import N_, current, gettext, ngettext
 from server.pwa import charts
+from server.pwa.chair import infusion_day_context
+from server.pwa.pages import SIDE_EFFECT_LABELS
 from server.services import alerts, clinic
 from server.services.clinic import Preset, SummaryPage
 from server.services.sharing import accept_share
@@ -35,61 +39,91 @@ from server.web import CurrentUser, DbPool, client_address, clinicians_only, pat
 
 AnyRequest = Request[Any, Any, Any]
 PRESETS: tuple[tuple[Preset, str], ...] = (
-    ("since_infusion", "Since last infusion"),
-    ("30", "30 days"),
-    ("90", "90 days"),
-    ("all", "All"),
+    ("since_infusion", N_("Since last infusion")),
+    ("30", N_("30 days")),
+    ("90", N_("90 days")),
+    ("all", N_("All")),
 )
 PRINT_ROWS = 12  # flags and afterglow rows shown, so the page prints on two sheets
-BAND_LABELS = {b.id: b.label for b in (*PHQ9.bands, *GAD7.bands)}
+NOTES_SHOWN = 20  # the newest notes on the page; the CSV export has every one
+NOTES_PRINTED = 5  # on paper, and each cut to PRINTED_NOTE_CHARS: one sheet for most patients
+PRINTED_NOTE_CHARS = 240
 FLAG_LABELS = {
-    "item9": "PHQ-9 item 9",
-    "relapse": "Relapse",
-    "mood_drop": "Mood drop",
-    "persisting_severe_effect": "Severe side effect persisting",
-    "phq9_worse": "PHQ-9 worse",
-    "severe_side_effect": "Severe side effect",
-    "phq9_overdue": "PHQ-9 overdue",
-    "no_checkin": "No check-in",
+    "item9": N_("PHQ-9 item 9"),
+    "relapse": N_("Relapse"),
+    "mood_drop": N_("Mood drop"),
+    "persisting_severe_effect": N_("Severe side effect persisting"),
+    "phq9_worse": N_("PHQ-9 worse"),
+    "severe_side_effect": N_("Severe side effect"),
+    "phq9_overdue": N_("PHQ-9 overdue"),
+    "no_checkin": N_("No check-in"),
 }
 TREND_LABELS = {
-    "relapse": "Relapse",
-    "remission": "Remission",
-    "response": "Response",
-    "partial response": "Partial response",
-    "no response": "No response yet",
-    "worse": "Worse",
+    "relapse": N_("Relapse"),
+    "remission": N_("Remission"),
+    "response": N_("Response"),
+    "partial response": N_("Partial response"),
+    "no response": N_("No response yet"),
+    "worse": N_("Worse"),
 }
 ENDED_LABELS = {
-    "fell_back": "back to the pre-infusion level",
-    "next_infusion": "until the next infusion",
-    "ongoing": "still above (as of the last check-in)",
-    "not_enough_data": "fewer than 3 check-ins in the week before",
+    "fell_back": N_("back to the pre-infusion level"),
+    "next_infusion": N_("until the next infusion"),
+    "ongoing": N_("still above (as of the last check-in)"),
+    "not_enough_data": N_("fewer than 3 check-ins in the week before"),
 }
-BUCKET_LABELS = {"0": "Day 0", "1": "Day 1", "2": "Day 2", "3+": "Day 3+", "none": "Before"}
+BUCKET_LABELS = {
+    "0": N_("Day 0"),
+    "1": N_("Day 1"),
+    "2": N_("Day 2"),
+    "3+": N_("Day 3+"),
+    "none": N_("Before"),
+}
 FAILURE_LABELS = {
-    "gone": "the device was unsubscribed",
-    "retry": "the push service was busy or out of reach",
-    "timeout": "the push service did not answer in time",
-    "vapid_rejected": "the push service refused the clinic's credentials",
-    "rejected": "it was refused",  # by the push service, or by us: not an allowed push service
-    "error": "it could not be sent",
+    "gone": N_("the device was unsubscribed"),
+    "retry": N_("the push service was busy or out of reach"),
+    "timeout": N_("the push service did not answer in time"),
+    "vapid_rejected": N_("the push service refused the clinic's credentials"),
+    "rejected": N_("it was refused"),  # by the push service, or by us: not an allowed one
+    "error": N_("it could not be sent"),
 }
+
+
+def _(message: str) -> str:
+    """``message`` in the reader's language (the clinician's, for these pages)."""
+    return gettext(current(), message)
+
+
+def _band(band: str | None) -> str:
+    """A severity band's name in the reader's language (the instruments' own wording)."""
+    instruments = (in_language(PHQ9, current()), in_language(GAD7, current()))
+    return {b.id: b.label for i in instruments for b in i.bands}.get(band or "", "")
 
 
 def _when(moment: datetime | None, zone: ZoneInfo) -> str:
     if moment is None:
-        return "never"
+        return _("never")
     local = moment.astimezone(zone)
+    language = current()
+    if language != "en":
+        return format_skeleton("yMMMdHm", local, locale=language)
     return f"{local:%b} {local.day}, {local.year} {local:%H:%M}"
 
 
 def _day(day: date | None) -> str:
-    return "—" if day is None else f"{day:%b} {day.day}, {day.year}"
+    if day is None:
+        return "—"
+    language = current()
+    if language != "en":
+        return format_skeleton("yMMMd", day, locale=language)
+    return f"{day:%b} {day.day}, {day.year}"
 
 
 def _short_day(day: date, year: int) -> str:
     """A day in a table: the year only when it is not the range's."""
+    language = current()
+    if language != "en":
+        return format_skeleton("MMMd" if day.year == year else "yMMMd", day, locale=language)
     return f"{day:%b} {day.day}" + ("" if day.year == year else f", {day.year}")
 
 
@@ -100,11 +134,22 @@ def _pct(value: float | None) -> str:
 
 
 @get("/clinician", include_in_schema=False, guards=[clinicians_only])
-async def patient_list(request: AnyRequest, pool: DbPool, user: CurrentUser) -> Template:
+async def patient_list(
+    request: AnyRequest,
+    pool: DbPool,
+    user: CurrentUser,
+    cursor: Annotated[str | None, Parameter(max_length=40)] = None,
+) -> Template | Redirect:
     now = utc_now()
-    rows = await clinic.clinician_patients(pool, user, client_address(request))
+    try:
+        page = await clinic.clinician_patients(pool, user, client_address(request), cursor=cursor)
+    except AppError as error:
+        if error.field != "cursor":
+            raise
+        # A link to a page that began with a patient who has left the list since: from the top.
+        return Redirect("/clinician", status_code=HTTP_303_SEE_OTHER)
     patients = []
-    for r in rows:
+    for r in page.rows:
         o = r.overview
         since = (
             None if o.last_checkin_day is None else (local_day(now, user.zone) - o.last_checkin_day)
@@ -116,12 +161,12 @@ async def patient_list(request: AnyRequest, pool: DbPool, user: CurrentUser) -> 
                 "last_checkin": _day(o.last_checkin_day),
                 "days_since": None if since is None else since.days,
                 "phq9": o.phq9.latest,
-                "band": BAND_LABELS.get(o.phq9.latest_band or "", ""),
+                "band": _band(o.phq9.latest_band),
                 "phq9_day": _day(o.phq9.latest_day),
                 "change": _pct(o.phq9.change_pct),
                 "trend": _trend(o.trend, o.phq9),
                 "flags": [
-                    {"label": FLAG_LABELS[f.kind], "day": _day(f.day), "detail": f.detail}
+                    {"label": _(FLAG_LABELS[f.kind]), "day": _day(f.day), "detail": f.detail}
                     for f in o.flags
                 ],
                 "urgent": any(f.kind == "item9" for f in o.flags),
@@ -133,6 +178,8 @@ async def patient_list(request: AnyRequest, pool: DbPool, user: CurrentUser) -> 
         context={
             "user": user,
             "patients": patients,
+            "next": page.next,
+            "previous": page.previous,
             "alerts": [_alert(a, user.zone) for a in open_alerts],
             "page": "clinician-patients",
         },
@@ -145,7 +192,7 @@ def _alert(alert: Alert, zone: ZoneInfo) -> dict[str, Any]:
         "patient_id": alert.patient_id,
         "patient_name": alert.patient_name,
         "kind": alert.kind,
-        "label": KIND_LABELS[alert.kind],
+        "label": _(KIND_LABELS[alert.kind]),
         "day": _day(alert.day),
         "raised": _when(alert.raised_at, zone),
         "detail": alert.detail,
@@ -174,16 +221,23 @@ async def patient_summary(
 
 def _trend(trend: str | None, phq9: Phq9Part) -> str:
     if trend is not None:
-        return TREND_LABELS[trend]
-    return "No verdict: " + (phq9.verdict_note or NO_BASELINE)
+        return _(TREND_LABELS[trend])
+    return _("No verdict: %(why)s") % {"why": _(phq9.verdict_note or NO_BASELINE)}
 
 
 def _verdict(value: bool | None, phq9: Phq9Part) -> str:
     """Yes or No on the latest PHQ-9, or why there is no verdict: never a "No" for want of a
     baseline."""
     if value is None:
-        return f"— {phq9.verdict_note or NO_BASELINE}"
-    return "Yes" if value else "No"
+        return f"— {_(phq9.verdict_note or NO_BASELINE)}"
+    return _("Yes") if value else _("No")
+
+
+def _response(phq9: Phq9Part) -> str:
+    """The response verdict; a partial response (25–49% lower) named as on the list."""
+    if phq9.partial_response:
+        return _("Partial response (25–49% lower)")
+    return _verdict(phq9.response, phq9)
 
 
 def printed_flags(flags: list[Flag]) -> list[Flag]:
@@ -200,11 +254,49 @@ def _retracted(summary: Summary) -> list[str]:
         ("GAD-7", p) for p in summary.gad7.series
     ]
     return [
-        f"{name} {p.total} on {_short_day(p.day, summary.last.year)} (retracted "
-        f"{_short_day(p.retracted_at.date(), summary.last.year)})"
+        _("%(name)s %(total)s on %(day)s (retracted %(retracted)s)")
+        % {
+            "name": name,
+            "total": p.total,
+            "day": _short_day(p.day, summary.last.year),
+            "retracted": _short_day(p.retracted_at.date(), summary.last.year),
+        }
         for name, p in sorted(points, key=lambda pair: pair[1].taken_at)
         if p.retracted_at is not None
     ]
+
+
+def _since_infusion(days: int | None) -> str:
+    if days is None:
+        return _("before the first infusion")
+    if days == 0:
+        return _("infusion day")
+    return ngettext(current(), "day %(num)s after infusion", "day %(num)s after infusion", days) % {
+        "num": days
+    }
+
+
+def _notes(summary: Summary) -> list[dict[str, Any]]:
+    """The patient's own words, newest first: the check-in's note and an "Other" side effect's."""
+    shown = []
+    for n in summary.notes[:NOTES_SHOWN]:
+        words = " · ".join(
+            part
+            for part in (n.note, n.other and _("Other side effect: %(what)s") % {"what": n.other})
+            if part
+        )
+        cut = len(words) > PRINTED_NOTE_CHARS
+        shown.append(
+            {
+                "day": _short_day(n.day, summary.last.year),
+                "since": _since_infusion(n.days_since_infusion),
+                "mood": n.mood,
+                "note": n.note,
+                "other": n.other,
+                "printed": words[:PRINTED_NOTE_CHARS].rstrip() + "…" if cut else None,
+            }
+        )
+    return shown
 
 
 def _summary_context(viewer: User, page: SummaryPage, preset: Preset) -> dict[str, Any]:
@@ -222,17 +314,28 @@ def _summary_context(viewer: User, page: SummaryPage, preset: Preset) -> dict[st
         "preset": preset,
         "presets": PRESETS,
         "last_infusion": _day(page.last_infusion),
+        "next_infusion": (
+            _("none planned")
+            if page.next_infusion is None
+            else _when(page.next_infusion.scheduled_at, page.patient.zone)
+        ),
+        "record_number": page.record_number,
+        "own_share": page.own_share,
+        "notes": _notes(summary),
+        "more_notes": max(0, len(summary.notes) - NOTES_SHOWN),
+        "notes_printed": NOTES_PRINTED,
+        "effect_labels": SIDE_EFFECT_LABELS,
         "phq9": phq9,
-        "phq9_band": BAND_LABELS.get(phq9.latest_band or "", ""),
+        "phq9_band": _band(phq9.latest_band),
         "phq9_baseline_day": _day(phq9.baseline_day),
         "phq9_latest_day": _day(phq9.latest_day),
         "phq9_change": _pct(phq9.change_pct),
-        "response": _verdict(phq9.response, phq9),
+        "response": _response(phq9),
         "remission": _verdict(phq9.remission, phq9),
         "trend": _trend(summary.trend, phq9),
         "retracted": _retracted(summary),
         "gad7": gad7,
-        "gad7_band": BAND_LABELS.get(gad7.latest_band or "", ""),
+        "gad7_band": _band(gad7.latest_band),
         "gad7_latest_day": _day(gad7.latest_day),
         "adherence": summary.adherence,
         "adherence_pct": (
@@ -241,7 +344,7 @@ def _summary_context(viewer: User, page: SummaryPage, preset: Preset) -> dict[st
         "last_checkin": _day(summary.last_checkin_day),
         "flags": [
             {
-                "label": FLAG_LABELS[f.kind],
+                "label": _(FLAG_LABELS[f.kind]),
                 "kind": f.kind,
                 "day": _short_day(f.day, summary.last.year),
                 "detail": f.detail,
@@ -268,8 +371,10 @@ def _summary_context(viewer: User, page: SummaryPage, preset: Preset) -> dict[st
         "last_failure": _when(reach.last_failure_at, viewer.zone),
         "last_failure_outcome": FAILURE_LABELS.get(reach.last_failure_outcome or "", ""),
         "generated": _when(now, viewer.zone),
+        "printed_on": _day(local_day(now, viewer.zone)),
         "export_from": summary.first.isoformat(),
         "export_to": summary.last.isoformat(),
+        "infusion_day": infusion_day_context(summary),
     }
 
 
@@ -308,6 +413,23 @@ async def accept_submit(
     return Redirect(f"/clinician/patients/{share.patient_id}", status_code=HTTP_303_SEE_OTHER)
 
 
+@_form_post("/clinician/patients/{patient_id:str}/record-number")
+async def record_number_submit(
+    request: AnyRequest,
+    patient_id: FromPath[str],
+    pool: DbPool,
+    user: CurrentUser,
+    data: Form,
+) -> Redirect:
+    """The clinic's record number for the patient, from the summary page; back to it."""
+    await clinic.set_record_number(
+        pool, user, patient_id, data.get("record_number", "")[:200], client_address(request)
+    )
+    preset = data.get("range", "")
+    back = f"?range={preset}" if preset in dict(PRESETS) else ""
+    return Redirect(f"/clinician/patients/{patient_id}{back}", status_code=HTTP_303_SEE_OTHER)
+
+
 @_form_post("/clinician/alerts/{alert_id:str}/acknowledge")
 async def acknowledge_alert(
     request: AnyRequest,
@@ -332,5 +454,6 @@ CLINICIAN_PAGES: list[ControllerRouterHandler] = [
     patient_summary,
     accept_form,
     accept_submit,
+    record_number_submit,
     acknowledge_alert,
 ]

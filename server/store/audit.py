@@ -27,6 +27,9 @@ Disclosure = Literal[
     "infusion_change",
     "view_alerts",
     "alert_acknowledge",
+    "view_requests",
+    "request_answer",
+    "view_schedule",
 ]
 DISCLOSURES: tuple[Disclosure, ...] = get_args(Disclosure)
 
@@ -51,6 +54,10 @@ Action = Literal[
     "second_factor_failed",
     "passkey_add",
     "passkey_remove",
+    "record_number_set",  # a clinician noted the patient's record number at their clinic
+    "clinic_share_start",
+    "clinic_share_revoke",
+    "request_send",
 ]
 SignInTrouble = Literal["sign_in_failed", "sign_in_blocked", "second_factor_failed"]
 

@@ -136,3 +136,29 @@ async def sharing_clinicians(conn: Connection, patient_id: UUID) -> list[UUID]:
         patient_id,
     )
     return [row["clinician_id"] for row in rows]
+
+
+async def set_record_number(conn: Connection, access: Access, record_number: str | None) -> bool:
+    """The clinic's record number on the viewing clinician's active share of the patient (None
+    clears it); False when they have no share of their own (a clinic's team share has none)."""
+    found = await conn.fetchval(
+        """UPDATE shares SET record_number = $3
+            WHERE clinician_id = $1 AND patient_id = $2 AND revoked_at IS NULL
+        RETURNING id""",
+        access.viewer.id,
+        access.patient_id,
+        record_number,
+    )
+    return found is not None
+
+
+async def record_number(conn: Connection, access: Access) -> tuple[bool, str | None]:
+    """Whether the viewing clinician has a share of their own with the patient (not only a
+    clinic's team share), and the record number they gave the patient on it."""
+    row = await conn.fetchrow(
+        """SELECT record_number FROM shares
+            WHERE clinician_id = $1 AND patient_id = $2 AND revoked_at IS NULL""",
+        access.viewer.id,
+        access.patient_id,
+    )
+    return (False, None) if row is None else (True, row["record_number"])

@@ -407,11 +407,17 @@ async def test_acting_for_another_account_through_the_functions_is_refused(
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.execute("UPDATE users SET role = 'clinician' WHERE id = $1", _id(first))
     async with request_of(app, clinician) as conn:
-        # A clinician cannot take pending codes wholesale: they are nobody's they may see.
+        # A clinician cannot take pending codes wholesale: the app's role may write no column
+        # of a share but revoked_at and record_number (migration 0019), and pending codes are
+        # nobody's a clinician may see.
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute(
+                """UPDATE shares SET clinician_id = $1, accepted_at = now()
+                    WHERE accepted_at IS NULL AND revoked_at IS NULL""",
+                _id(clinician),
+            )
         taken = await conn.execute(
-            """UPDATE shares SET clinician_id = $1, accepted_at = now()
-                WHERE accepted_at IS NULL AND revoked_at IS NULL""",
-            _id(clinician),
+            "UPDATE shares SET record_number = 'taken' WHERE accepted_at IS NULL"
         )
         assert taken == "UPDATE 0"
         assert _id(second) not in await _patients_seen(conn, "checkins")

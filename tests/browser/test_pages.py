@@ -7,9 +7,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import BrowserContext, Page
+from playwright.async_api import Browser, BrowserContext, Page
 
 from tests.helpers.browser import open_app, seed_history, sign_up
+from tests.helpers.live_server import LiveServer
 
 AXE = Axe()
 SIGNED_OUT = (
@@ -111,3 +112,30 @@ async def test_every_page_is_accessible(
     await page.goto("/sharing")
     await page.get_by_role("button", name="Make a share code").click()
     await check(page, "sharing-code (dark)", None)
+
+
+async def test_the_sign_in_page_is_one_page_for_patients_and_clinicians(
+    browser: Browser, live: LiveServer, screenshots: Path
+) -> None:
+    """Neutral words for both (a clinician signs in here too), and on a desktop the top bar
+    lines up with the page's column instead of an empty strip across the screen."""
+    ctx = await browser.new_context(
+        base_url=live.url, viewport={"width": 1280, "height": 900}, device_scale_factor=1
+    )
+    try:
+        page = await ctx.new_page()
+        await page.goto("/login")
+        text = await page.locator("main").inner_text()
+        assert "log how you are doing" not in text
+        assert "clinician" in text.lower()
+        brand = await page.locator(".topbar .brand").bounding_box()
+        help_now = await page.locator(".topbar .help-now").bounding_box()
+        column = await page.locator("main .auth").bounding_box()
+        assert brand and help_now and column
+        assert abs(brand["x"] - column["x"]) <= 1, (brand, column)
+        assert abs(help_now["x"] + help_now["width"] - column["x"] - column["width"]) <= 1
+        await check(page, "sign-in-desktop", screenshots)
+        await page.emulate_media(color_scheme="dark")
+        await check(page, "/login at 1280 px (dark)", None)
+    finally:
+        await ctx.close()

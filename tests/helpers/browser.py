@@ -145,14 +145,15 @@ async def text_size(page: Page, pixels: int) -> None:
 
 
 REFLOW = """(width) => {
-    const help = document.querySelector(".help-now").getBoundingClientRect();
+    const link = document.querySelector(".help-now");
+    const help = link && link.getBoundingClientRect();
     const wide = [...document.querySelectorAll("body *")]
       .filter((el) => el.getBoundingClientRect().right > width + 0.5 && el.getClientRects().length)
       .slice(0, 5)
       .map((el) => `${el.tagName.toLowerCase()}#${el.id}.${el.className}`);
     return {
       scrollWidth: document.documentElement.scrollWidth,
-      help: [help.left, help.right, help.width],
+      help: help && [help.left, help.right, help.width],
       wide,
     };
 }"""
@@ -160,8 +161,8 @@ REFLOW = """(width) => {
 
 async def reflow(page: Page, width: int) -> dict[str, Any]:
     """How the page fits ``width`` CSS px: the document's scroll width (not innerWidth: a mobile
-    layout viewport widens to fit what overflows), where "Need help now" is, and the first
-    elements that stick out."""
+    layout viewport widens to fit what overflows), where "Need help now" is (None on a page
+    without it: the clinician's), and the first elements that stick out."""
     found: dict[str, Any] = await page.evaluate(REFLOW, width)
     return found
 
