@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from server import web
 from server.domain.devices import ENDPOINT_MAX
+from server.domain.receipts import DeviceReport, Receipt
 from server.services import devices
 
 Endpoint = Annotated[str, msgspec.Meta(max_length=ENDPOINT_MAX * 2)]
@@ -34,6 +35,16 @@ class SubscriptionIn(web.Input):
 
 class UnsubscribeIn(web.Input):
     endpoint: Endpoint
+
+
+class ReceiptsIn(web.Input):
+    """What a device's outbox kept of its reminders: ids and events, nothing else."""
+
+    receipts: list[Receipt]
+
+
+class ReceiptsOut(msgspec.Struct):
+    recorded: int  # new ones; a repeat is not counted again
 
 
 class PublicKey(msgspec.Struct):
@@ -90,3 +101,16 @@ class PushController(Controller):
     ) -> None:
         """Forget this device (also when it was never stored: the outcome is the same)."""
         await devices.unsubscribe(pool, user.id, data.endpoint)
+
+    @post("/receipts", guards=[web.patients_only], status_code=HTTP_200_OK)
+    async def receipts(
+        self, data: web.JSONBody[ReceiptsIn], user: web.CurrentUser, pool: web.DbPool
+    ) -> ReceiptsOut:
+        """ "shown" / "opened" for reminders, from a device (its service worker or the page a
+        notification opened). Replaying a batch changes nothing."""
+        return ReceiptsOut(recorded=await devices.record_receipts(pool, user, data.receipts))
+
+    @get("/devices", guards=[web.patients_only])
+    async def device_reports(self, user: web.CurrentUser, pool: web.DbPool) -> list[DeviceReport]:
+        """Each device: its reminders of the last two weeks delivered, shown and opened."""
+        return await devices.device_reports(pool, user)

@@ -13,10 +13,11 @@ from server.services import reminders
 from server.web import CurrentUser, DbPool, Input, JSONBody, patients_only
 
 Clock = Annotated[str, msgspec.Meta(max_length=5, examples=["08:30"])]
+Mood = Annotated[int, msgspec.Meta(ge=0, le=10)]
 
 
 class RemindersIn(Input):
-    """Every field, as PUT replaces the preferences."""
+    """Every field, as PUT replaces the preferences (those added later have defaults)."""
 
     daily_checkin_time: Clock | None
     weekly_phq9_day: Weekday | None
@@ -26,6 +27,9 @@ class RemindersIn(Input):
     infusion_evening_after: bool
     quiet_hours_start: Clock | None
     quiet_hours_end: Clock | None
+    email_reminders: bool = False
+    good_day_mood: Mood = 7
+    hard_day_mood: Mood = 3
 
 
 class RemindersPatch(Input):
@@ -39,6 +43,9 @@ class RemindersPatch(Input):
     infusion_evening_after: bool | msgspec.UnsetType = msgspec.UNSET
     quiet_hours_start: Clock | msgspec.UnsetType | None = msgspec.UNSET
     quiet_hours_end: Clock | msgspec.UnsetType | None = msgspec.UNSET
+    email_reminders: bool | msgspec.UnsetType = msgspec.UNSET
+    good_day_mood: Mood | msgspec.UnsetType = msgspec.UNSET
+    hard_day_mood: Mood | msgspec.UnsetType = msgspec.UNSET
 
 
 class Reminders(msgspec.Struct):
@@ -50,6 +57,9 @@ class Reminders(msgspec.Struct):
     infusion_evening_after: bool
     quiet_hours_start: str | None
     quiet_hours_end: str | None
+    email_reminders: bool  # email when no device can be reached
+    good_day_mood: int  # what the daily reminder's "Good day" action saves
+    hard_day_mood: int  # ... and "Hard day"
 
 
 def reminders_of(prefs: ReminderPrefs) -> Reminders:
@@ -63,6 +73,9 @@ def reminders_of(prefs: ReminderPrefs) -> Reminders:
         infusion_evening_after=prefs.infusion_evening_after,
         quiet_hours_start=format_time(prefs.quiet_hours_start),
         quiet_hours_end=format_time(prefs.quiet_hours_end),
+        email_reminders=prefs.email_reminders,
+        good_day_mood=prefs.good_day_mood,
+        hard_day_mood=prefs.hard_day_mood,
     )
 
 

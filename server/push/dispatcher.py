@@ -80,6 +80,7 @@ class _Job:
     row: Claimed
     device: Device
     body: bytes
+    headers: dict[str, str]  # the row's TTL, Urgency and Topic: the same for each of its devices
     message: webpush.Message | None = None
 
 
@@ -97,8 +98,8 @@ class _Round:
         self._left = 0
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
-    def add(self, row: Claimed, device: Device, body: bytes) -> None:
-        self.jobs.append(_Job(self, len(self.jobs), row, device, body))
+    def add(self, row: Claimed, device: Device, body: bytes, headers: dict[str, str]) -> None:
+        self.jobs.append(_Job(self, len(self.jobs), row, device, body, headers))
 
     def start(self) -> None:
         self.results = [Result("error")] * len(self.jobs)
@@ -188,8 +189,9 @@ class Dispatcher:
     async def run_until_idle(self, now: datetime | None = None) -> Stats:
         """Batches until a claim comes back short of a full one (tests, the CLI, benches).
 
-        The batches flow: the next is claimed and encrypted while the last pushes of the one
-        before are still out, and each is recorded as soon as all its answers are in."""
+        The batches flow: the next is claimed while one is encrypted and encrypted while the
+        last pushes of the one before are still out, and each is recorded as soon as all its
+        answers are in."""
         return await self._flow(now, once=False)
 
     async def run(self, idle: float = 1.0) -> None:
@@ -222,27 +224,36 @@ class Dispatcher:
         pace = _Pacer(_TURN_BUDGET)
         senders = [asyncio.create_task(self._sender(queue, pace)) for _ in range(self.concurrency)]
         recorders: list[asyncio.Task[None]] = []
+        ahead: asyncio.Task[Batch] | None = None
         failure: Exception | None = None
         try:
             try:
                 while True:
                     if batch is None:
-                        batch = await self.claim(now)
+                        batch = await (ahead or self.claim(now))
+                        ahead = None
                         await asyncio.sleep(0)  # reading the claim and planning its sends
                     round_ = self._round(batch)
                     recorders.append(asyncio.create_task(self._settle_round(round_, total)))
+                    full = not once and len(batch.rows) == self.batch_size
+                    if full:
+                        # The next claim's round trip runs while this batch is encrypted, so
+                        # the senders do not run dry waiting for the database between batches.
+                        ahead = asyncio.create_task(self.claim(now))
                     await self._encrypt(round_, queue, pace)
-                    if once or len(batch.rows) < self.batch_size:
+                    if not full:
                         break
                     batch = None
             except Exception as exc:  # most likely the database; raised once the rest is done
                 failure = exc
+                if ahead is not None:  # its rows, if any, go to whoever claims after the lease
+                    ahead.cancel()
             for _ in senders:
                 await queue.put(None)
             await asyncio.gather(*senders)
             outcomes = await asyncio.gather(*recorders, return_exceptions=True)
         except BaseException:
-            for task in (*senders, *recorders):
+            for task in (*senders, *recorders, *([ahead] if ahead else [])):
                 task.cancel()
             raise
         if failure is not None:
@@ -263,9 +274,13 @@ class Dispatcher:
                 setattr(round_.stats, row.verdict, getattr(round_.stats, row.verdict) + 1)
                 continue
             body = msgspec.json.encode(row.payload)
+            ttl = max(0, min(MAX_TTL, int((row.stale_at - round_.now).total_seconds())))
+            headers = webpush.row_headers(
+                ttl=ttl, urgency=row.urgency, topic=webpush.topic_of(row.payload, row.kind)
+            )
             for device in batch.devices.get(row.user_id, []):
                 if device.id not in row.delivered_to:
-                    round_.add(row, device, body)
+                    round_.add(row, device, body, headers)
         round_.start()
         return round_
 
@@ -275,22 +290,13 @@ class Dispatcher:
         """Encrypt each push of the round and hand it to the senders (at most
         ``concurrency`` wait encrypted)."""
         loop = asyncio.get_running_loop()
-        now = round_.now
         for job in round_.jobs:
             await pace()
             if loop.time() >= round_.deadline:
                 round_.finish(job, _LEASE_ENDED)
                 continue
-            row = job.row
             try:
-                job.message = webpush.encrypt(
-                    self.vapid,
-                    job.device,
-                    job.body,
-                    ttl=max(0, min(MAX_TTL, int((row.stale_at - now).total_seconds()))),
-                    urgency=row.urgency,
-                    topic=webpush.topic_for(str(row.payload.get("tag", row.kind))),
-                )
+                job.message = webpush.encrypt(self.vapid, job.device, job.body, job.headers)
             except WebPushException as exc:
                 round_.finish(job, Result("error", detail=str(exc.message)[:200]))
                 continue

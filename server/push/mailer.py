@@ -37,7 +37,8 @@ from server.errors import DB_UNAVAILABLE
 from server.push.tally import Tally
 from server.push.webpush import backoff
 from server.services import mail as mail_service
-from server.store import account_tokens, outbox
+from server.services import reminders
+from server.store import account_tokens, outbox, receipts
 from server.store import mail as mail_store
 from server.store.mail import ClaimedMail, Outcome
 from server.timeutil import utc_now
@@ -110,12 +111,15 @@ class Mailer:
 
     async def run(self, idle: float = 1.0) -> None:
         """Forever: a full batch is followed by the next at once; after a short one, wait
-        ``idle`` s. Finished messages and dead links are pruned once an hour."""
+        ``idle`` s. Finished messages and dead links are pruned once an hour. Reminders that
+        cannot reach a device are moved to email first, each round (an email reminder is
+        queued up to a minute before it is due, before the dispatcher would push it)."""
         pause = idle
         loop = asyncio.get_running_loop()
         pruned_at = -PRUNE_EVERY
         while True:
             try:
+                await reminders.email_fallback_pass(self.pool)
                 await self.run_until_idle()
                 if loop.time() - pruned_at >= PRUNE_EVERY:
                     await self.prune()
@@ -167,6 +171,12 @@ class Mailer:
                 break
         async with transaction(self.pool) as conn:
             await account_tokens.prune(conn, (now or self.clock()) - timedelta(days=1))
+        # Reminder receipts go with the email fallback's pass that this sender runs: kept as
+        # long as finished messages, enough for "the last two weeks" and the 7-day hint.
+        while True:
+            async with transaction(self.pool) as conn:
+                if not await receipts.prune(conn, before):
+                    break
         return total
 
     async def _write(

@@ -7,6 +7,7 @@ import logging
 import re
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 from uuid import UUID
 
 import aiohttp
@@ -41,6 +42,14 @@ def topic_for(tag: str) -> str:
     return _TOPIC_UNSAFE.sub("-", tag)[:32] or "afterglow"
 
 
+def topic_of(payload: dict[str, Any], kind: str) -> str:
+    """The Topic of a push: its notification's tag, in a plain payload (``tag``) or a
+    declarative one (``notification.tag``), else its kind."""
+    notification = payload.get("notification")
+    tag = notification.get("tag") if isinstance(notification, dict) else payload.get("tag")
+    return topic_for(str(tag or kind))
+
+
 class Message(msgspec.Struct, frozen=True):
     """One push, encrypted for its device and ready to post."""
 
@@ -50,12 +59,16 @@ class Message(msgspec.Struct, frozen=True):
     headers: dict[str, str]
 
 
-def encrypt(
-    vapid: VapidKeys, device: Device, payload: bytes, *, ttl: int, urgency: str, topic: str
-) -> Message:
+def row_headers(*, ttl: int, urgency: str, topic: str) -> dict[str, str]:
+    """The headers of a push that are the same for every device of one reminder."""
+    return {"Content-Encoding": "aes128gcm", "TTL": str(ttl), "Urgency": urgency, "Topic": topic}
+
+
+def encrypt(vapid: VapidKeys, device: Device, payload: bytes, headers: dict[str, str]) -> Message:
     """Encrypt ``payload`` for ``device`` (RFC 8291, aes128gcm, by pywebpush) and sign the
-    request (RFC 8292). Synchronous CPU work, about 0.3 ms: the dispatcher paces calls so that
-    no event-loop turn does many. Raises WebPushException for an unusable subscription."""
+    request (RFC 8292) beside ``headers`` (from ``row_headers``). Synchronous CPU work, about
+    0.1 ms: the dispatcher paces calls so that no event-loop turn does many. Raises
+    WebPushException for an unusable subscription."""
     info = {"endpoint": device.endpoint, "keys": {"p256dh": device.p256dh, "auth": device.auth}}
     # pywebpush's encode() takes bytes; a str payload is encoded differently by its versions.
     encrypted = WebPusher(info).encode(payload, content_encoding="aes128gcm")
@@ -63,14 +76,8 @@ def encrypt(
         device=device.id,
         endpoint=device.endpoint,
         body=encrypted["body"],
-        headers={
-            # Signed here rather than by pywebpush (vapid_claims), so a token can be reused.
-            "Authorization": vapid.authorization(device.endpoint),
-            "Content-Encoding": "aes128gcm",
-            "TTL": str(ttl),
-            "Urgency": urgency,
-            "Topic": topic,
-        },
+        # Signed here rather than by pywebpush (vapid_claims), so a token can be reused.
+        headers={**headers, "Authorization": vapid.authorization(device.endpoint)},
     )
 
 

@@ -1,5 +1,7 @@
-"""A user's devices for web push: subscribing and unsubscribing. Reminders are re-planned in
-the same transaction (a patient with no device gets none planned)."""
+"""A user's devices for web push: subscribing and unsubscribing (reminders are re-planned in
+the same transaction: a patient with no device gets none planned, unless they get reminders by
+email), the receipts a device reports for a reminder ("shown", "opened"), and what became of
+the last reminders on each device."""
 
 from __future__ import annotations
 
@@ -10,11 +12,14 @@ from server.config import Settings
 from server.db import Pool, transaction
 from server.domain.accounts import User
 from server.domain.devices import PushServices, check_auth, check_endpoint, check_p256dh
-from server.errors import Conflict
+from server.domain.receipts import MAX_RECEIPTS, DeviceReport, Receipt, report
+from server.errors import Conflict, InvalidField
 from server.store import audit
 from server.store import push as push_store
+from server.store import receipts as receipt_store
 from server.store import reminders as reminder_store
 from server.store.push import Subscription
+from server.timeutil import utc_now
 
 
 def push_services(settings: Settings) -> PushServices:
@@ -56,3 +61,18 @@ async def unsubscribe(pool: Pool, user_id: UUID, endpoint: str) -> None:
     async with transaction(pool) as conn:
         if await push_store.delete_subscription(conn, user_id, endpoint):
             await reminder_store.replan_patient(conn, user_id)
+
+
+async def record_receipts(pool: Pool, user: User, receipts: list[Receipt]) -> int:
+    """Store what a device reports of its reminders (a batch its outbox kept while offline);
+    returns how many were new."""
+    if len(receipts) > MAX_RECEIPTS:
+        raise InvalidField("receipts", f"Send at most {MAX_RECEIPTS} at a time.")
+    async with transaction(pool) as conn:
+        return await receipt_store.record(conn, user.id, receipts, utc_now())
+
+
+async def device_reports(pool: Pool, user: User) -> list[DeviceReport]:
+    """Each of the user's devices: their last reminders delivered, shown and opened."""
+    async with transaction(pool) as conn:
+        return [report(d) for d in await receipt_store.per_device(conn, user.id, utc_now())]

@@ -5,7 +5,8 @@ one patient whenever their preferences, time zone, devices or infusions change
 (``replan_patient``), and as a rolling pass (``rolling_plan``) that only touches patients whose
 ``planned_until`` comes within ``REPLAN_AHEAD`` of now, found through an index: the cost of a
 pass grows with the reminders falling due, not with the number of patients. Patients without a
-device are parked (``planned_until = infinity``) until they subscribe one.
+device are parked (``planned_until = infinity``) until they subscribe one, unless they opted in
+to email reminders (those are sent by email: server/store/fallback.py).
 
 Whether a check-in or a PHQ-9 already makes a reminder pointless is decided when it would be
 sent (``SKIPPED``), so nothing here has to follow every entry a patient logs.
@@ -23,6 +24,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from server.db import Connection
+from server.domain.push_message import declarative, reminder_id
 from server.domain.reminders import (
     PLANNED_KINDS,
     InfusionSlot,
@@ -30,6 +32,7 @@ from server.domain.reminders import (
     PushPayload,
     ReminderPrefs,
     Urgency,
+    in_language,
     plan,
 )
 from server.timeutil import utc_now
@@ -41,6 +44,8 @@ _KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # The columns of reminder_prefs are named as the fields of ReminderPrefs.
 _PREFS = ", ".join(ReminderPrefs.__struct_fields__)
 _P_PREFS = ", ".join(f"p.{name}" for name in ReminderPrefs.__struct_fields__)
+# $2, $3, ...: one placeholder per preference, after the patient's id.
+_PREF_ARGS = ", ".join(f"${n + 2}" for n in range(len(ReminderPrefs.__struct_fields__)))
 
 # --- preferences -----------------------------------------------------------------------------
 
@@ -61,8 +66,7 @@ async def save_prefs(conn: Connection, patient_id: UUID, prefs: ReminderPrefs) -
     values = [getattr(prefs, name) for name in ReminderPrefs.__struct_fields__]
     updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in ReminderPrefs.__struct_fields__)
     await conn.execute(
-        f"""INSERT INTO reminder_prefs (patient_id, {_PREFS}) VALUES ($1, $2, $3, $4, $5, $6, $7,
-                $8, $9)
+        f"""INSERT INTO reminder_prefs (patient_id, {_PREFS}) VALUES ($1, {_PREF_ARGS})
             ON CONFLICT (patient_id) DO UPDATE SET {updates}, updated_at = now()""",
         patient_id,
         *values,
@@ -82,7 +86,7 @@ async def replan_patient(
     defaults = ReminderPrefs()
     await conn.execute(
         f"""INSERT INTO reminder_prefs (patient_id, {_PREFS})
-            SELECT id, $2, $3, $4, $5, $6, $7, $8, $9 FROM users WHERE id = $1 AND role = 'patient'
+            SELECT id, {_PREF_ARGS} FROM users WHERE id = $1 AND role = 'patient'
             ON CONFLICT (patient_id) DO NOTHING""",
         patient_id,
         *(getattr(defaults, name) for name in ReminderPrefs.__struct_fields__),
@@ -109,7 +113,7 @@ async def rolling_plan(conn: Connection, now: datetime | None = None, *, limit: 
 async def _replan(conn: Connection, patient_ids: list[UUID], now: datetime) -> None:
     until = now + HORIZON
     rows = await conn.fetch(
-        f"""SELECT p.patient_id, {_P_PREFS}, u.timezone,
+        f"""SELECT p.patient_id, {_P_PREFS}, u.timezone, u.language,
                    -- A probe of push_subscriptions_user per patient; an EXISTS here may
                    -- become a hashed subplan that reads every subscription in the table.
                    (SELECT 1 FROM push_subscriptions s WHERE s.user_id = p.patient_id LIMIT 1)
@@ -122,11 +126,14 @@ async def _replan(conn: Connection, patient_ids: list[UUID], now: datetime) -> N
     )
     if not rows:
         return
-    active = [r["patient_id"] for r in rows if r["has_device"]]
+    # A patient who opted in to email reminders gets them planned without a device too: the
+    # email fallback (server/services/reminders.py) sends those by email.
+    reachable = {r["patient_id"]: r["has_device"] or r["email_reminders"] for r in rows}
+    active = [pid for pid, yes in reachable.items() if yes]
     infusions = await _infusions(conn, active, now - timedelta(days=2), until + timedelta(days=2))
     wanted: list[tuple[UUID, Occurrence]] = []
     for row in rows:
-        if row["has_device"]:
+        if reachable[row["patient_id"]]:
             found = plan(
                 _prefs_from_row(row),
                 ZoneInfo(row["timezone"]),
@@ -134,11 +141,15 @@ async def _replan(conn: Connection, patient_ids: list[UUID], now: datetime) -> N
                 now,
                 until,
             )
-            wanted.extend((row["patient_id"], occurrence) for occurrence in found)
+            wanted.extend(
+                (row["patient_id"], in_payload_language(occurrence, row["language"]))
+                for occurrence in found
+            )
     ids = [r["patient_id"] for r in rows]
     # New rows only for times still ahead; a reminder already due stays only if its row was
     # planned for exactly this time (it may be waiting for a retry).
-    await _upsert(conn, [(pid, o) for pid, o in wanted if o.due_at >= now], now)
+    languages = {r["patient_id"]: r["language"] for r in rows}
+    await _upsert(conn, [(pid, o) for pid, o in wanted if o.due_at >= now], now, languages)
     # Cancel the pending planned rows that are no longer wanted (a time that no longer holds).
     # The set difference is a GROUP BY over both lists, which PostgreSQL hashes or sorts (a
     # NOT EXISTS against the unnest may be planned as a nested loop, quadratic in the count).
@@ -176,7 +187,7 @@ async def _replan(conn: Connection, patient_ids: list[UUID], now: datetime) -> N
            FROM unnest($1::uuid[], $2::boolean[]) AS d (patient_id, has_device)
            WHERE p.patient_id = d.patient_id""",
         ids,
-        [r["has_device"] for r in rows],
+        [reachable[pid] for pid in ids],
         until,
     )
 
@@ -187,9 +198,11 @@ async def _infusions(
     if not patient_ids:
         return {}
     rows = await conn.fetch(
-        """SELECT id, patient_id, scheduled_at, duration_minutes, status FROM infusions
-           WHERE patient_id = ANY($1::uuid[]) AND scheduled_at >= $2 AND scheduled_at < $3
-             AND NOT deleted AND status <> 'cancelled'""",
+        """SELECT i.id, i.patient_id, i.scheduled_at, i.duration_minutes, i.status,
+                  coalesce(c.ride <> 'none' AND c.home_safely IS NULL, false) AS ask_home_safely
+           FROM infusions i LEFT JOIN session_checklists c ON c.infusion_id = i.id
+           WHERE i.patient_id = ANY($1::uuid[]) AND i.scheduled_at >= $2 AND i.scheduled_at < $3
+             AND NOT i.deleted AND i.status <> 'cancelled'""",
         patient_ids,
         start,
         end,
@@ -202,30 +215,45 @@ async def _infusions(
                 scheduled_at=r["scheduled_at"],
                 duration_minutes=r["duration_minutes"],
                 status=r["status"],
+                ask_home_safely=r["ask_home_safely"],
             )
         )
     return found
 
 
-async def _upsert(conn: Connection, wanted: list[tuple[UUID, Occurrence]], now: datetime) -> None:
+def in_payload_language(occurrence: Occurrence, language: str) -> Occurrence:
+    """The reminder as its patient reads it: the body in their language (users.language)."""
+    return msgspec.structs.replace(occurrence, payload=in_language(occurrence.payload, language))
+
+
+async def _upsert(
+    conn: Connection,
+    wanted: list[tuple[UUID, Occurrence]],
+    now: datetime,
+    languages: dict[UUID, str] | None = None,
+) -> None:
     """Insert new reminders; move pending ones whose time changed; revive cancelled ones.
     Rows already sent, skipped or expired stay as they are: one occurrence, one delivery."""
     if not wanted:
         return
+    ided = [(o, reminder_id(pid, o.kind, o.occurrence)) for pid, o in wanted]
     await conn.execute(
         """INSERT INTO push_outbox AS o (user_id, kind, occurrence, due_at, stale_at, local_day,
-                                         payload, urgency, next_attempt_at, created_at, updated_at)
+                                         payload, urgency, next_attempt_at, created_at, updated_at,
+                                         reminder_id)
            SELECT w.user_id, w.kind, w.occurrence, w.due_at, w.stale_at, w.local_day,
-                  w.payload::jsonb, w.urgency, w.due_at, $9, $9
+                  w.payload::jsonb, w.urgency, w.due_at, $9, $9, w.reminder_id
            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[],
-                       $6::date[], $7::text[], $8::text[])
-                AS w (user_id, kind, occurrence, due_at, stale_at, local_day, payload, urgency)
+                       $6::date[], $7::text[], $8::text[], $10::uuid[])
+                AS w (user_id, kind, occurrence, due_at, stale_at, local_day, payload, urgency,
+                      reminder_id)
            ON CONFLICT (user_id, kind, occurrence) DO UPDATE SET
                due_at = EXCLUDED.due_at,
                stale_at = EXCLUDED.stale_at,
                local_day = EXCLUDED.local_day,
                payload = EXCLUDED.payload,
                urgency = EXCLUDED.urgency,
+               reminder_id = EXCLUDED.reminder_id,
                status = 'pending',
                next_attempt_at = CASE WHEN o.status = 'pending' AND o.due_at = EXCLUDED.due_at
                                       THEN o.next_attempt_at ELSE EXCLUDED.due_at END,
@@ -248,9 +276,15 @@ async def _upsert(conn: Connection, wanted: list[tuple[UUID, Occurrence]], now: 
         [o.due_at for _, o in wanted],
         [o.stale_at for _, o in wanted],
         [o.local_day for _, o in wanted],
-        [msgspec.json.encode(o.payload).decode() for _, o in wanted],
+        [
+            msgspec.json.encode(
+                declarative(o.kind, o.payload, rid, (languages or {}).get(pid, "en"))
+            ).decode()
+            for (pid, o), (_, rid) in zip(wanted, ided, strict=True)
+        ],
         [o.urgency for _, o in wanted],
         now,
+        [rid for _, rid in ided],
     )
 
 

@@ -1,6 +1,6 @@
 // Notifications on this phone: the browser's push subscription, saved on the server so that the
 // reminder worker can reach this device. Settings and the first run share it.
-import { api, problemText } from "./app.js";
+import { api, csrfToken, problemText, t, store } from "./app.js";
 
 // A push service that does not answer leaves subscribe() pending for minutes, with nothing on
 // the screen: give up sooner and say so.
@@ -27,29 +27,79 @@ function within(promise, what) {
 async function registration() {
   if (!("serviceWorker" in navigator) || !("PushManager" in window)) return null;
   return within(navigator.serviceWorker.ready,
-    "The app did not finish starting in this browser. Reload the page and try again.");
+    t("The app did not finish starting in this browser. Reload the page and try again."));
 }
 
 function denied() {
   return typeof Notification !== "undefined" && Notification.permission === "denied";
 }
 
+/** Keep on this phone what its service worker needs for reminders: which device it is (the
+ * server's id of its subscription, named in "shown"/"opened" receipts) and the moods the daily
+ * reminder's two actions save. */
+export async function keepReminderChoices(prefs) {
+  if (prefs && Number.isInteger(prefs.good_day_mood) && Number.isInteger(prefs.hard_day_mood)) {
+    await store.setMeta("moods", { good: prefs.good_day_mood, hard: prefs.hard_day_mood });
+  }
+}
+
+async function saveSubscription(subscription) {
+  const json = subscription.toJSON();
+  const saved = await api("POST", "/api/v1/push/subscriptions", {
+    endpoint: json.endpoint,
+    keys: { p256dh: json.keys.p256dh, auth: json.keys.auth },
+  });
+  if (saved.ok) {
+    await store.setMeta("device", saved.data.id);
+    const prefs = await api("GET", "/api/v1/me/reminders").catch(() => null);
+    if (prefs && prefs.ok) await keepReminderChoices(prefs.data);
+  }
+  return saved;
+}
+
+/** A reminder's navigate URL names it (`?r=<id>`): the page it opened reports "opened" (Safari
+ * shows declarative pushes without the service worker, which then cannot). */
+export async function reportOpened() {
+  const params = new URLSearchParams(location.search);
+  const reminder = params.get("r");
+  if (!reminder || !/^[0-9a-f-]{36}$/i.test(reminder)) return;
+  params.delete("r");
+  const rest = params.toString().replace(/=(&|$)/g, "$1");
+  history.replaceState(null, "", location.pathname + (rest ? `?${rest}` : "") + location.hash);
+  await store.addReceipt(reminder, "opened");
+  store.sendReceipts(csrfToken).catch(() => null); // offline: it waits for the next sync
+  if (navigator.clearAppBadge) navigator.clearAppBadge().catch(() => null);
+}
+
+/** iOS: after "Add to Home Screen", the app opened from there is a fresh start (its own
+ * storage): the first time, offer notifications again, where they can now work. */
+export async function offerAfterInstall() {
+  if (!isIos || !standalone || typeof Notification === "undefined") return false;
+  if (Notification.permission !== "default" || await store.getMeta("install-offer")) return false;
+  await store.setMeta("install-offer", new Date().toISOString());
+  location.replace("/welcome#notify");
+  return true;
+}
+
 /** What is true of this phone now: {text, subscribed, canTurnOn, iosHint}. */
 export async function pushState() {
   const iosHint = isIos && !standalone;
-  const reg = await registration().catch(() => null);
+  const reg = iosHint ? null : await registration().catch(() => null);
   if (!reg) {
     const text = iosHint
-      ? "Add Afterglow to your Home Screen to get reminders on this iPhone."
-      : "This browser cannot show reminders.";
+      ? t("Add Afterglow to your Home Screen to get reminders on this iPhone.")
+      : t("This browser cannot show reminders.");
     return { text, subscribed: false, canTurnOn: false, iosHint };
   }
-  const subscribed = Boolean(await reg.pushManager.getSubscription());
-  let text = "Notifications are on for this phone: your reminders arrive here.";
+  const subscription = await reg.pushManager.getSubscription();
+  const subscribed = Boolean(subscription);
+  // Subscribed before this phone kept its device id (or after a sign-out wiped it): ask again.
+  if (subscription && !(await store.getMeta("device"))) await saveSubscription(subscription).catch(() => null);
+  let text = t("Notifications are on for this phone: your reminders arrive here.");
   if (!subscribed) {
     text = denied()
-      ? "Notifications are blocked for this site in the browser settings, so no reminder can reach this phone."
-      : "Notifications are not turned on for this phone yet, so your reminders cannot reach it.";
+      ? t("Notifications are blocked for this site in the browser settings, so no reminder can reach this phone.")
+      : t("Notifications are not turned on for this phone yet, so your reminders cannot reach it.");
   }
   return { text, subscribed, canTurnOn: !subscribed && !denied(), iosHint };
 }
@@ -58,33 +108,29 @@ export async function pushState() {
  * Throws an Error whose message is a sentence for the patient. */
 export async function turnOn(progress) {
   try {
-    progress("Getting ready…");
+    progress(t("Getting ready…"));
     const reg = await registration();
-    if (!reg) throw new Error("This browser cannot show reminders.");
+    if (!reg) throw new Error(t("This browser cannot show reminders."));
     const key = await api("GET", "/api/v1/push/public-key");
     if (!key.ok) throw new Error(problemText(key));
     if (typeof Notification !== "undefined" && Notification.permission === "default") {
-      progress("Asking this phone to allow notifications…");
+      progress(t("Asking this phone to allow notifications…"));
       if (await Notification.requestPermission() !== "granted") {
-        throw new Error("Notifications were not allowed, so reminders stay off.");
+        throw new Error(t("Notifications were not allowed, so reminders stay off."));
       }
     }
-    progress("Connecting to this phone’s push service…");
+    progress(t("Connecting to this phone’s push service…"));
     const subscription = await within(
       reg.pushManager.subscribe({
         userVisibleOnly: true,
         applicationServerKey: base64UrlToBytes(key.data.public_key || key.data.key),
       }),
-      "The push service did not answer. Check the connection and try again.",
+      t("The push service did not answer. Check the connection and try again."),
     ).catch((error) => {
       throw error.name === "Error" ? error : new Error(`The push service refused: ${error.message}`);
     });
-    progress("Saving this phone for your reminders…");
-    const json = subscription.toJSON();
-    const saved = await api("POST", "/api/v1/push/subscriptions", {
-      endpoint: json.endpoint,
-      keys: { p256dh: json.keys.p256dh, auth: json.keys.auth },
-    });
+    progress(t("Saving this phone for your reminders…"));
+    const saved = await saveSubscription(subscription);
     if (!saved.ok) {
       // Half on (the browser subscribed, the server refused) would read as on: undo it.
       await subscription.unsubscribe().catch(() => null);
@@ -92,7 +138,7 @@ export async function turnOn(progress) {
     }
   } catch (error) {
     if (error instanceof TypeError) {
-      throw new Error("You are offline. Turning on notifications needs a connection.");
+      throw new Error(t("You are offline. Turning on notifications needs a connection."));
     }
     throw error;
   }

@@ -1,7 +1,10 @@
 // Settings: reminders, profile, notifications on this device, export, sign out, delete account.
-import { api, deviceZone, fillClinicPhone, onChange, problemText, ready, store, syncNow } from "./app.js";
+import {
+  api, deviceZone, fillClinicPhone, locale, onChange, problemText, ready, store, syncNow, t,
+  tellWorkerLanguage,
+} from "./app.js";
 import "./passkeys.js"; // the Passkeys section
-import { pushState, turnOff, turnOn } from "./push.js";
+import { keepReminderChoices, pushState, turnOff, turnOn } from "./push.js";
 
 const $ = (id) => document.getElementById(id);
 let account = null;
@@ -41,6 +44,10 @@ async function loadReminders() {
   $("quiet-on").checked = Boolean(p.quiet_hours_start && p.quiet_hours_end);
   if (p.quiet_hours_start) $("quiet-start").value = time(p.quiet_hours_start);
   if (p.quiet_hours_end) $("quiet-end").value = time(p.quiet_hours_end);
+  $("good-day-mood").value = String(p.good_day_mood);
+  $("hard-day-mood").value = String(p.hard_day_mood);
+  $("email-reminders").checked = Boolean(p.email_reminders);
+  await keepReminderChoices(p);
   syncToggles();
 }
 
@@ -57,13 +64,17 @@ reminders.addEventListener("submit", async (event) => {
     infusion_evening_after: $("evening-after").checked,
     quiet_hours_start: on("quiet-on", $("quiet-start").value),
     quiet_hours_end: on("quiet-on", $("quiet-end").value),
+    good_day_mood: Number($("good-day-mood").value),
+    hard_day_mood: Number($("hard-day-mood").value),
+    email_reminders: $("email-reminders").checked,
   };
   try {
     const result = await api("PUT", "/api/v1/me/reminders", body);
-    if (result.ok) say("reminders-status", "Reminders saved", "ok");
+    if (result.ok) await keepReminderChoices(result.data);
+    if (result.ok) say("reminders-status", t("Reminders saved"), "ok");
     else fail("reminders-error", problemText(result));
   } catch {
-    fail("reminders-error", "You are offline. Try again when you have a connection.");
+    fail("reminders-error", t("You are offline. Try again when you have a connection."));
   }
 });
 
@@ -74,7 +85,8 @@ function fillProfile() {
   profile.elements.display_name.value = account.display_name || "";
   profile.elements.timezone.value = account.timezone || deviceZone();
   profile.elements.clinic_phone.value = account.clinic_phone || "";
-  $("account-email").textContent = `Signed in as ${account.email}`;
+  profile.elements.language.value = account.language || locale;
+  $("account-email").textContent = t("Signed in as {email}", { email: account.email });
   passwordForm.elements.username.value = account.email;
 }
 $("use-device-zone").addEventListener("click", () => { profile.elements.timezone.value = deviceZone(); });
@@ -89,6 +101,7 @@ profile.addEventListener("submit", async (event) => {
     display_name: profile.elements.display_name.value.trim(),
     timezone: profile.elements.timezone.value.trim(),
     clinic_phone: profile.elements.clinic_phone.value.trim() || null,
+    language: profile.elements.language.value,
   };
   try {
     const result = await api("PATCH", "/api/v1/me", body);
@@ -98,10 +111,16 @@ profile.addEventListener("submit", async (event) => {
     }
     account = result.data;
     await store.setAccount(account);
+    if (account.language !== locale) {
+      // Every page (and the shell this phone keeps) in the new language from now on.
+      await tellWorkerLanguage(account.language);
+      location.reload();
+      return;
+    }
     fillClinicPhone(account);
     say("profile-status", "Saved", "ok");
   } catch {
-    fail("profile-error", "You are offline. Try again when you have a connection.");
+    fail("profile-error", t("You are offline. Try again when you have a connection."));
   }
 });
 
@@ -112,6 +131,38 @@ async function showPushState() {
   $("ios-hint").hidden = !state.iosHint;
   $("push-on").hidden = !state.canTurnOn;
   $("push-off").hidden = !state.subscribed;
+  await showDevices();
+}
+
+/** "Your last reminders": per device, delivered / shown / opened over the last two weeks, and
+ * a hint for a device whose reminders arrive but are never shown. */
+async function showDevices() {
+  const got = await api("GET", "/api/v1/push/devices").catch(() => null);
+  const list = $("device-reports");
+  if (!got || !got.ok || !got.data.length) {
+    list.hidden = true;
+    return;
+  }
+  const mine = await store.getMeta("device");
+  $("device-list").replaceChildren(...got.data.map((device, n) => {
+    const item = document.createElement("li");
+    const name = document.createElement("strong");
+    name.textContent = device.id === mine ? t("This phone") : t("Device {n}", { n: n + 1 });
+    const shown = device.shown === null ? t("not reported") : String(device.shown);
+    const counts = document.createElement("span");
+    counts.className = "device-counts";
+    counts.textContent = t("delivered {delivered} · shown {shown} · opened {opened}",
+      { delivered: device.delivered, shown, opened: device.opened });
+    item.append(name, ": ", counts);
+    if (device.check_settings) {
+      const hint = document.createElement("p");
+      hint.className = "notice device-hint";
+      hint.textContent = t("Reminders reach this device but have not been shown for 7 days. Check the phone’s notification settings for Afterglow (allowed, not silenced by Focus or Do Not Disturb).");
+      item.append(hint);
+    }
+    return item;
+  }));
+  list.hidden = false;
 }
 
 $("push-on").addEventListener("click", async () => {
@@ -119,9 +170,9 @@ $("push-on").addEventListener("click", async () => {
   button.disabled = true;
   try {
     await turnOn((text) => say("push-status", text, "pending"));
-    say("push-status", "Done: this phone will get your reminders.", "ok");
+    say("push-status", t("Done: this phone will get your reminders."), "ok");
   } catch (error) {
-    say("push-status", `Could not turn on notifications. ${error.message}`, "error");
+    say("push-status", t("Could not turn on notifications. {reason}", { reason: error.message }), "error");
   } finally {
     button.disabled = false;
   }
@@ -131,9 +182,9 @@ $("push-on").addEventListener("click", async () => {
 $("push-off").addEventListener("click", async () => {
   try {
     await turnOff();
-    say("push-status", "Notifications are off: no reminder reaches this phone.", "ok");
+    say("push-status", t("Notifications are off: no reminder reaches this phone."), "ok");
   } catch {
-    say("push-status", "Could not reach the server; try again when online.");
+    say("push-status", t("Could not reach the server; try again when online."));
   }
   await showPushState();
 });
@@ -142,8 +193,9 @@ $("push-off").addEventListener("click", async () => {
 async function showOutbox() {
   const pending = await store.pendingCount();
   $("outbox-state").textContent = pending
-    ? `${pending} ${pending === 1 ? "entry is" : "entries are"} saved on this phone and will sync.`
-    : "Everything on this phone is synced.";
+    ? (pending === 1 ? t("1 entry is saved on this phone and will sync.")
+      : t("{count} entries are saved on this phone and will sync.", { count: pending }))
+    : t("Everything on this phone is synced.");
 }
 $("sync-now").addEventListener("click", async () => {
   await syncNow();
@@ -153,6 +205,9 @@ $("sync-now").addEventListener("click", async () => {
 // --- sign out, delete ----------------------------------------------------------------------------
 async function forgetThisDevice() {
   await store.wipe();
+  // The language they read goes too (sw.js keeps it there): before leaving the page, so the
+  // next page is already in the browser's own.
+  await caches.delete("afterglow-meta").catch(() => null);
   const registration = await navigator.serviceWorker?.getRegistration();
   registration?.active?.postMessage({ type: "signed-out" });
   try {
@@ -166,7 +221,9 @@ async function forgetThisDevice() {
 $("sign-out").addEventListener("click", async () => {
   await syncNow();
   const pending = await store.pendingCount();
-  if (pending && !confirm(`${pending} ${pending === 1 ? "entry has" : "entries have"} not synced yet and will be lost if you sign out now. Sign out anyway?`)) {
+  if (pending && !confirm(pending === 1
+    ? t("1 entry has not synced yet and will be lost if you sign out now. Sign out anyway?")
+    : t("{count} entries have not synced yet and will be lost if you sign out now. Sign out anyway?", { count: pending }))) {
     return;
   }
   try {
@@ -176,7 +233,7 @@ $("sign-out").addEventListener("click", async () => {
     const result = await api("POST", "/api/v1/auth/logout");
     if (!result.ok) throw new Error(problemText(result));
   } catch {
-    say("account-status", "You need a connection to sign out.");
+    say("account-status", t("You need a connection to sign out."));
     return;
   }
   await forgetThisDevice();
@@ -186,13 +243,15 @@ $("sign-out").addEventListener("click", async () => {
 $("sign-out-everywhere").addEventListener("click", async () => {
   await syncNow();
   const pending = await store.pendingCount();
-  const unsynced = pending ? ` ${pending} ${pending === 1 ? "entry has" : "entries have"} not synced yet and will be lost.` : "";
-  if (!confirm(`Sign out on every device, this one too?${unsynced}`)) return;
+  let unsynced = "";
+  if (pending === 1) unsynced = " " + t("1 entry has not synced yet and will be lost.");
+  else if (pending) unsynced = " " + t("{count} entries have not synced yet and will be lost.", { count: pending });
+  if (!confirm(t("Sign out on every device, this one too?") + unsynced)) return;
   try {
     const result = await api("POST", "/api/v1/auth/logout-everywhere");
     if (!result.ok) throw new Error(problemText(result));
   } catch {
-    say("account-status", "You need a connection to sign out everywhere.");
+    say("account-status", t("You need a connection to sign out everywhere."));
     return;
   }
   await forgetThisDevice();
@@ -216,9 +275,9 @@ passwordForm.addEventListener("submit", async (event) => {
       return;
     }
     passwordForm.reset();
-    say("password-status", "Password changed. Every other device was signed out.", "ok");
+    say("password-status", t("Password changed. Every other device was signed out."), "ok");
   } catch {
-    fail("password-error", "You are offline. Try again when you have a connection.");
+    fail("password-error", t("You are offline. Try again when you have a connection."));
   }
 });
 
@@ -245,7 +304,7 @@ $("delete-go").addEventListener("click", async () => {
       return;
     }
   } catch {
-    fail("delete-error", "You need a connection to delete your account.");
+    fail("delete-error", t("You need a connection to delete your account."));
     return;
   }
   await forgetThisDevice();

@@ -253,7 +253,9 @@
           return result;
         });
       };
-      return loop();
+      return loop().then(function (result) {
+        return sendReceipts(csrfToken).catch(function () { return null; }).then(function () { return result; });
+      });
     };
     var locks = scope.navigator && scope.navigator.locks;
     var locked = locks ? locks.request("afterglow-sync", work) : work();
@@ -276,6 +278,48 @@
     return running;
   }
 
+  /* Receipts of reminders ("shown", "opened"): kept in `meta` until the server has them, like
+     any change, and sent with every sync. A receipt names the reminder and this device only. */
+  function addReceipt(reminder, event) {
+    return getMeta("device").then(function (device) {
+      return run(["meta"], "readwrite", function (tx) {
+        var meta = tx.objectStore("meta");
+        meta.get("receipts").onsuccess = function (e) {
+          var list = e.target.result || [];
+          var known = list.some(function (r) { return r.reminder === reminder && r.event === event; });
+          if (!known) {
+            list.push({ reminder: reminder, event: event, at: new Date().toISOString(), device: device || null });
+            meta.put(list.slice(-200), "receipts");
+          }
+        };
+      });
+    });
+  }
+
+  function sendReceipts(csrfToken) {
+    return Promise.all([getMeta("receipts"), csrfToken()]).then(function (got) {
+      var list = (got[0] || []).slice(0, 100);
+      if (!list.length) return null;
+      return fetch("/api/v1/push/receipts", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "content-type": "application/json", "x-csrf-token": got[1] || "" },
+        body: JSON.stringify({ receipts: list })
+      }).then(function (response) {
+        // 4xx: the server will never take these (signed out, another account): drop them.
+        if (!response.ok && response.status !== 400 && response.status !== 403 && response.status !== 422) return null;
+        return run(["meta"], "readwrite", function (tx) {
+          var meta = tx.objectStore("meta");
+          meta.get("receipts").onsuccess = function (e) {
+            var sent = {};
+            list.forEach(function (r) { sent[r.reminder + r.event] = true; });
+            meta.put((e.target.result || []).filter(function (r) { return !sent[r.reminder + r.event]; }), "receipts");
+          };
+        });
+      });
+    });
+  }
+
   /* The moment of need (issue 13): the latest check-in has mood 0, or it and the one before it
    * are both 0 or 1. Decided here from the phone's own records, so it holds offline. */
   function lowMood(checkins) {
@@ -290,6 +334,7 @@
   scope.Afterglow = {
     lowMood: lowMood, getMeta: getMeta, setMeta: setMeta, records: records, record: record, outbox: outbox,
     queue: queue, pendingCount: pendingCount, wipe: wipe, setAccount: setAccount, sync: sync,
+    addReceipt: addReceipt, sendReceipts: sendReceipts,
     on: function (fn) { listeners.push(fn); }
   };
 })(self);

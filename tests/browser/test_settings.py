@@ -92,3 +92,28 @@ async def test_deleting_the_account_asks_first_then_erases_everything(
         page.get_by_text("Your account and all its data have been erased.")
     ).to_be_visible()
     assert await db.fetchval("SELECT count(*) FROM users WHERE id = $1", uuid.UUID(me["id"])) == 0
+
+
+async def test_email_reminders_and_the_moods_of_the_notification_buttons_are_saved(
+    context: BrowserContext, page: Page
+) -> None:
+    await sign_up(context)
+    await open_app(page, "/settings")
+    await expect(page.get_by_label("“Good day” saves mood")).to_have_value("7")
+    await page.get_by_label("“Good day” saves mood").fill("8")
+    await page.get_by_label("“Hard day” saves mood").fill("2")
+    await page.get_by_label("Email me a reminder when no phone can be reached").check()
+    await page.get_by_role("button", name="Save reminders").click()
+    await expect(page.locator("#reminders-status")).to_have_text("Reminders saved")
+    saved = await (await context.request.get("/api/v1/me/reminders")).json()
+    assert (saved["good_day_mood"], saved["hard_day_mood"], saved["email_reminders"]) == (
+        8,
+        2,
+        True,
+    )
+    # The service worker reads them on this phone, offline too, when a button is tapped.
+    assert await page.evaluate("self.Afterglow.getMeta('moods')") == {"good": 8, "hard": 2}
+
+    await page.get_by_label("“Hard day” saves mood").fill("11")
+    await page.get_by_role("button", name="Save reminders").click()
+    await expect(page.locator("#reminders-error")).to_contain_text("10")

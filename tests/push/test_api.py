@@ -22,6 +22,9 @@ DEFAULTS = {
     "infusion_evening_after": True,
     "quiet_hours_start": "21:00",
     "quiet_hours_end": "08:00",
+    "email_reminders": False,
+    "good_day_mood": 7,
+    "hard_day_mood": 3,
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -376,3 +377,62 @@ async def test_enqueue_notification_dedupes_on_its_key(pool: db.Pool, people: Pe
     assert (first, again) == (True, False)
     assert len(await outbox(pool, user)) == 1
     assert b64url(b"x") == "eA"  # the helper the API tests use for keys
+
+
+async def test_a_declarative_payload_goes_as_stored_with_its_notifications_tag_as_topic(
+    pool: db.Pool,
+    people: People,
+    push_service: PushService,
+    make_dispatcher: Callable[..., Dispatcher],
+) -> None:
+    user = await people.user()
+    sub = await people.device(user, push_service)
+    await enqueue(pool, user)
+    declarative = {
+        "web_push": 8030,
+        "notification": {"title": "Afterglow", "body": "A moment", "navigate": "/", "tag": "x y"},
+    }
+    async with db.transaction(pool) as conn:
+        await conn.execute(
+            "UPDATE push_outbox SET payload = $2::text::jsonb WHERE user_id = $1",
+            user,
+            json.dumps(declarative),
+        )
+
+    stats = await make_dispatcher(Clock(T0)).run_until_idle()
+
+    assert stats.sent == 1
+    [delivery] = push_service.delivered_to(sub)
+    assert delivery.json() == declarative
+    assert delivery.topic == "x-y"  # a newer reminder with the same tag replaces this one
+
+
+async def test_the_next_batch_is_claimed_while_one_is_still_being_encrypted(
+    pool: db.Pool,
+    people: People,
+    push_service: PushService,
+    make_dispatcher: Callable[..., Dispatcher],
+) -> None:
+    users = [await people.user() for _ in range(6)]
+    for n, user in enumerate(users):
+        sub = await people.device(user, push_service)
+        push_service.stall(sub)
+        await enqueue(pool, user, f"ahead-{n}")
+    # One sender: the first push hangs, so the first batch's encryption cannot finish.
+    dispatcher = make_dispatcher(Clock(T0), batch_size=3, concurrency=1, timeout=30)
+
+    sending = asyncio.create_task(dispatcher.run_until_idle())
+    claimed = 0
+    for _ in range(500):
+        rows = [r for u in users for r in await outbox(pool, u)]
+        claimed = sum(r["attempts"] for r in rows)
+        if push_service.stalled_requests == 1 and claimed == 6:
+            break
+        await asyncio.sleep(0.01)
+    push_service.release()
+    stats = await sending
+
+    assert claimed == 6  # the database's round trip did not wait for the senders
+    # The held push is answered 503 when released (a retry); the other five are delivered.
+    assert (stats.claimed, stats.sent, stats.retrying) == (6, 5, 1)
+    assert len(push_service.deliveries) == 5

@@ -98,7 +98,25 @@ async def sent(pool: db.Pool, patient: UUID) -> list[tuple[str, datetime]]:
 
 
 def received(service: PushService, sub: Subscription) -> list[dict[str, Any]]:
-    return [d.json() for d in service.delivered_to(sub)]
+    """What the phone shows of each push: a declarative Web Push message's title, body, tag and
+    the page it opens (without the reminder's id, ``r=``, which tests/push/test_every_phone.py
+    checks)."""
+    shown = []
+    for delivery in service.delivered_to(sub):
+        message = delivery.json()
+        assert message["web_push"] == 8030
+        notification = message["notification"]
+        url, _, reminder = notification["navigate"].partition("&r=")
+        assert len(reminder) == 36
+        shown.append(
+            {
+                "title": notification["title"],
+                "body": notification["body"],
+                "url": url,
+                "tag": notification["tag"],
+            }
+        )
+    return shown
 
 
 async def test_daily_check_in_stays_at_local_time_across_both_dst_changes(
@@ -191,7 +209,7 @@ async def test_infusion_reminders_across_spring_forward(
             "title": "Afterglow",
             "body": "Your session is tomorrow. Please arrange a ride home — no driving until "
             "the next day after sleep.",
-            "url": "/?sessions",
+            "url": "/day-before?checklist",
             "tag": "session",
         },
         {
