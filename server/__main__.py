@@ -109,6 +109,38 @@ async def create_clinician(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@command("create-clinic")
+async def create_clinic(args: argparse.Namespace, settings: Settings) -> int:
+    """A clinic and its first admin (a new clinician account; password read from standard
+    input, one line). The admin invites the others from /clinic/members."""
+    from server.services import team
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        account = await accounts.new_account(
+            email=args.admin_email,
+            password=password,
+            display_name=args.admin_name,
+            timezone=args.timezone,
+        )
+    except AppError as exc:
+        print(f"error: {exc.field}: {exc.detail}", file=sys.stderr)
+        return 2
+    conn = await connect(settings)
+    try:
+        await db.migrate(conn)
+        async with conn.transaction():
+            user = await accounts.create_account(conn, account, "clinician")
+            clinic_id = await team.create_clinic(conn, args.name, user, ["admin"])
+    except AppError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    finally:
+        await conn.close()
+    print(f"created clinic {clinic_id} with admin {user.id}")
+    return 0
+
+
 @command("reset-mfa")
 async def reset_mfa(args: argparse.Namespace, settings: Settings) -> int:
     """For someone who lost both their phone and their recovery codes: the account's second
@@ -180,6 +212,13 @@ def parser() -> argparse.ArgumentParser:
     clinician.add_argument("--email", required=True)
     clinician.add_argument("--name", required=True)
     clinician.add_argument("--timezone", default="UTC")
+    clinic = sub.add_parser(
+        "create-clinic", help="create a clinic and its first admin; password on stdin"
+    )
+    clinic.add_argument("--name", required=True)
+    clinic.add_argument("--admin-email", required=True)
+    clinic.add_argument("--admin-name", default="Clinic admin")
+    clinic.add_argument("--timezone", default="UTC")
     reset = sub.add_parser(
         "reset-mfa", help="remove an account's second factor and end its sessions (audited)"
     )

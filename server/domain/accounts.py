@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import msgspec
 
 from server.errors import InvalidField
+from server.i18n import Language, known
 
 Role = Literal["patient", "clinician"]
 
@@ -27,6 +28,7 @@ class User(msgspec.Struct, frozen=True, kw_only=True):
     timezone: str
     clinic_phone: str | None = None
     created_at: datetime
+    language: Language = "en"  # what they read Afterglow in (pages, reminders, emails)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -49,6 +51,11 @@ class Access(msgspec.Struct, frozen=True):
     patient_id: UUID
     viewer: User
     as_: Literal["self", "clinician"]
+    # A clinician's way in: their roles (a share of their own counts as the prescriber's) and,
+    # under a team share, the clinic (the access log names both).
+    roles: tuple[str, ...] = ()
+    clinic_id: UUID | None = None
+    clinic_name: str | None = None
 
     @property
     def by_clinician(self) -> bool:
@@ -61,6 +68,20 @@ def check_password(password: str, field: str = "password") -> None:
         raise InvalidField(field, f"Use at least {PASSWORD_MIN} characters.")
     if len(password) > PASSWORD_MAX:
         raise InvalidField(field, f"Use at most {PASSWORD_MAX} characters.")
+
+
+class UnknownLanguage(InvalidField):
+    """A language Afterglow does not speak (issue 18 asks for 422 here, whatever the type)."""
+
+    status = 422
+
+
+def check_language(value: object, field: str = "language") -> Language:
+    """One of the languages Afterglow speaks (``en``, ``es``), exactly as written."""
+    language = known(value) if isinstance(value, str) else None
+    if language is None:
+        raise UnknownLanguage(field, "Choose en (English) or es (Spanish).")
+    return language
 
 
 def check_timezone(name: str, field: str = "timezone") -> str:

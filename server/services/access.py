@@ -1,8 +1,11 @@
 """The one access check in front of every read or write of patient data.
 
-A viewer may act on a patient's data when the viewer is that patient, or (sharing) a clinician
-with an active, unexpired, unrevoked share. Anything else is answered 404 so that existence is
-never revealed. Every store query that touches patient data then filters on ``Access.patient_id``.
+A viewer may act on a patient's data when the viewer is that patient; a clinician with an
+active, unexpired, unrevoked share of their own (as that patient's prescriber); or a member of
+a clinic the patient shares with, as far as their roles allow (the table in
+server/domain/clinic.py). A patient who is not the viewer's is answered 404, so that existence
+is never revealed; a patient who is, but whose data the viewer's role may not touch, 403. Every
+store query that touches patient data then filters on ``Access.patient_id``.
 """
 
 from __future__ import annotations
@@ -12,9 +15,12 @@ from uuid import UUID
 
 from server.db import Connection
 from server.domain.accounts import Access, User
-from server.errors import NotFound
+from server.domain.clinic import SOLE_CLINICIAN, Right, may
+from server.errors import Forbidden, NotFound
 from server.store import audit
-from server.store import shares as share_store
+from server.store import clinics as clinic_store
+
+NOT_YOUR_ROLE = "Your role in the clinic does not include this."
 
 
 def parse_patient_id(raw: str) -> UUID:
@@ -25,16 +31,32 @@ def parse_patient_id(raw: str) -> UUID:
         raise NotFound("No such patient.") from None
 
 
-async def patient_access(conn: Connection, viewer: User, patient_id: UUID) -> Access:
-    """Who may see ``patient_id``'s data: raises NotFound for everyone else."""
+async def patient_access(
+    conn: Connection, viewer: User, patient_id: UUID, right: Right = "clinical_read"
+) -> Access:
+    """Who may do ``right`` with ``patient_id``'s data: NotFound for everyone who does not
+    reach the patient, Forbidden for a member whose roles do not include ``right``."""
     if viewer.role == "patient" and viewer.id == patient_id:
         return Access(patient_id=patient_id, viewer=viewer, as_="self")
+    if viewer.role != "clinician":
+        raise NotFound("No such patient.")
     # Read on every request, never cached: a revoked share is refused on the very next one.
-    # Row-level security holds the same rule in the database (migrations/0009).
-    if viewer.role == "clinician" and await share_store.has_active_share(
-        conn, clinician_id=viewer.id, patient_id=patient_id
-    ):
-        return Access(patient_id=patient_id, viewer=viewer, as_="clinician")
+    # Row-level security holds the same rule in the database (migrations/0009, 0023).
+    reach = await clinic_store.reach(conn, viewer.id, patient_id)
+    if reach.own_share and may(SOLE_CLINICIAN, right):
+        return Access(patient_id=patient_id, viewer=viewer, as_="clinician", roles=SOLE_CLINICIAN)
+    for team in reach.teams:
+        if may(team.roles, right):
+            return Access(
+                patient_id=patient_id,
+                viewer=viewer,
+                as_="clinician",
+                roles=team.roles,
+                clinic_id=team.clinic_id,
+                clinic_name=team.clinic_name,
+            )
+    if reach.own_share or reach.teams:
+        raise Forbidden(NOT_YOUR_ROLE)
     raise NotFound("No such patient.")
 
 
@@ -45,6 +67,13 @@ def own_access(patient: User) -> Access:
     return Access(patient_id=patient.id, viewer=patient, as_="self")
 
 
+def who(access: Access) -> dict[str, Any]:
+    """What the access log says of a clinician beyond their name: their role and clinic."""
+    if access.clinic_id is None:
+        return {}
+    return {"roles": list(access.roles), "clinic": access.clinic_name}
+
+
 async def audit_clinician(
     conn: Connection,
     access: Access,
@@ -53,8 +82,9 @@ async def audit_clinician(
     address: str,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Every clinician view, export and change leaves one audit row; the patient's own use does
-    not (they see the trail in /me/access-log)."""
+    """Every clinician view, export and change leaves one audit row naming the person, and under
+    a team share their role and clinic; the patient's own use does not (they see the trail in
+    /me/access-log)."""
     if access.by_clinician:
         await audit.record(
             conn,
@@ -62,5 +92,5 @@ async def audit_clinician(
             patient_id=access.patient_id,
             action=action,
             address=address,
-            detail=detail,
+            detail={**(detail or {}), **who(access)} or None,
         )

@@ -2,13 +2,14 @@
 acknowledgement, and the worker's escalation of alerts nobody acknowledged in time.
 
 A warning sign (server/domain/alerts.py) raises one alert for every clinician with an active
-share, in the transaction of the patient's write: the alert rows, a push to each recipient's
+share and every prescriber and nurse of a clinic the patient shares with (migrations/0023),
+in the transaction of the patient's write: the alert rows, a push to each recipient's
 devices and an email to each are written together (migrations/0015), and the worker sends them.
 The push and the email say only that a patient needs attention, with a link to /clinician;
 what was found is shown inside the app. Each recipient acknowledges their own alert, and the
 patient's access log shows it. An event (patient, kind, local day) that no recipient
-acknowledged within ``AFTERGLOW_ALERT_ESCALATE_MINUTES`` is mailed once to the clinic's on-call
-address, ``AFTERGLOW_CLINIC_ALERT_EMAIL``.
+acknowledged within ``AFTERGLOW_ALERT_ESCALATE_MINUTES`` is mailed once to the on-call address
+of the patient's clinic (its settings), else ``AFTERGLOW_CLINIC_ALERT_EMAIL``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from server.errors import NotFound
 from server.services.access import parse_patient_id, patient_access
 from server.store import alerts as alert_store
 from server.store import audit
+from server.store import clinics as clinic_store
 from server.timeutil import utc_now
 
 log = logging.getLogger("afterglow.alerts")
@@ -75,7 +77,7 @@ async def history_of(pool: Pool, viewer: User, raw_patient_id: str) -> list[Aler
     if viewer.role != "clinician":
         return []
     async with transaction(pool) as conn:
-        access = await patient_access(conn, viewer, parse_patient_id(raw_patient_id))
+        access = await patient_access(conn, viewer, parse_patient_id(raw_patient_id), "alerts")
         still_open = await alert_store.of_recipient(
             conn, viewer.id, open_only=True, limit=LIST_MAX, patient_id=access.patient_id
         )
@@ -130,8 +132,11 @@ async def escalation_pass(pool: Pool, settings: Settings, now: datetime | None =
     run it at once: one decides, the others skip."""
     recipient = settings.clinic_alert_email
     if recipient is None:
-        _warn_nowhere_to_escalate()  # once a process
-        return 0
+        async with transaction(pool) as conn:
+            some_clinic_on_call = await clinic_store.any_on_call(conn)
+        if not some_clinic_on_call:
+            _warn_nowhere_to_escalate()  # once a process
+            return 0
     now = now or utc_now()
     raised_before = now - timedelta(minutes=settings.alert_escalate_minutes)
     escalated = 0

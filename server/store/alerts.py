@@ -91,14 +91,16 @@ async def escalate_due(
     *,
     raised_before: datetime,
     now: datetime,
-    recipient: str,
+    recipient: str | None,
     stale_after: timedelta,
     limit: int,
 ) -> tuple[int, int] | None:
     """One batch of the escalation pass, in the caller's transaction: the events with an alert
-    raised before ``raised_before`` that nobody acknowledged are mailed to ``recipient`` (each
-    event once, ever); every event looked at is marked so no pass reads it again. Returns
-    (events decided, events escalated), or None when another worker is deciding."""
+    raised before ``raised_before`` that nobody acknowledged are mailed to the on-call address
+    of the clinic the patient shares with, else to ``recipient`` (each event once, ever; an
+    event with neither is not mailed); every event looked at is marked so no pass reads it
+    again. Returns (events decided, events escalated), or None when another worker is
+    deciding."""
     if not await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext($1))", _ESCALATION_LOCK):
         return None
     events = await conn.fetch(
@@ -121,19 +123,26 @@ async def escalate_due(
                SELECT * FROM unnest($1::uuid[], $2::text[], $3::date[])
                    AS d (patient_id, kind, local_day)),
            unseen AS (
-               SELECT d.* FROM due d
+               SELECT d.*,
+                      coalesce((SELECT c.on_call_email
+                                  FROM clinic_shares cs JOIN clinics c ON c.id = cs.clinic_id
+                                 WHERE cs.patient_id = d.patient_id AND cs.revoked_at IS NULL
+                                   AND c.on_call_email IS NOT NULL
+                                 ORDER BY cs.created_at DESC LIMIT 1), $5) AS recipient
+                 FROM due d
                 WHERE NOT EXISTS (
                     SELECT FROM alerts s
                      WHERE s.patient_id = d.patient_id AND s.kind = d.kind
                        AND s.local_day = d.local_day AND s.acknowledged_at IS NOT NULL)),
            escalated AS (
                INSERT INTO alert_escalations (patient_id, kind, local_day, escalated_at)
-               SELECT patient_id, kind, local_day, $4 FROM unseen
+               SELECT patient_id, kind, local_day, $4 FROM unseen WHERE recipient IS NOT NULL
                ON CONFLICT DO NOTHING
-               RETURNING 1),
+               RETURNING patient_id, kind, local_day),
            mailed AS (
                INSERT INTO mail_outbox (kind, recipient, stale_at)
-               SELECT 'alert_escalation', $5, $4::timestamptz + $6::interval FROM escalated
+               SELECT 'alert_escalation', u.recipient, $4::timestamptz + $6::interval
+                 FROM escalated e JOIN unseen u USING (patient_id, kind, local_day)
                RETURNING 1)
            SELECT count(*) FROM mailed""",
         *keys,
