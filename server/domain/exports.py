@@ -33,7 +33,9 @@ FHIR: a Bundle of type collection holding the Patient; a QuestionnaireResponse p
 answered, as item 69722-7 with the answer list LL359-1); an Observation of each
 total (44261-6, 70274-6) and of PHQ-9 item 9 (44260-8), each ``derivedFrom`` its response; an
 Observation per check-in (mood, with anxiety, energy, sleep and side effects as components);
-and a Procedure per infusion. Ids are stable: an entry's own UUID, or a UUID derived from it.
+and each session as server/domain/fhir_sessions.py says (a Procedure with its
+MedicationAdministration and vital signs once given, an Appointment while planned). Ids are
+stable: an entry's own UUID, or a UUID derived from it.
 
 A questionnaire the patient retracted keeps its status (``completed``, its Observations
 ``final``) and carries a tag, ``retracted-by-patient`` in this deployment's
@@ -49,16 +51,22 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid5
 from zoneinfo import ZoneInfo
 
 from server.domain.accounts import User
-from server.domain.instruments import GAD7, PHQ9, PHQ9_ITEM9_LOINC, Instrument
+from server.domain.chair import SessionRecord
+from server.domain.courses import Drug
+from server.domain.fhir_sessions import session_resources
+from server.domain.instruments import GAD7, PHQ9, PHQ9_ITEM9_LOINC, Instrument, in_language
 from server.domain.records import Assessment, CheckIn, Infusion
+from server.i18n import N_, gettext
 
+# QuestionnaireResponse.language (BCP 47): the published version for the US the patient saw.
+RESPONSE_LANGUAGES = {"en": "en-US", "es": "es-US"}
 CSV_COLUMNS = (
     "kind",
     "id",
@@ -80,6 +88,28 @@ CSV_COLUMNS = (
     "note",
     "retracted_at",
 )
+# Each column's heading, for a reader of another language than English.
+CSV_HEADINGS = {
+    "kind": N_("kind"),
+    "id": "id",
+    "local_day": N_("local_day"),
+    "time": N_("time"),
+    "mood": N_("mood"),
+    "anxiety": N_("anxiety"),
+    "energy": N_("energy"),
+    "sleep_hours": N_("sleep_hours"),
+    "side_effects": N_("side_effects"),
+    "instrument": N_("instrument"),
+    "answers": N_("answers"),
+    "total": N_("total"),
+    "band": N_("band"),
+    "item9": N_("item9"),
+    "difficulty": N_("difficulty"),
+    "status": N_("status"),
+    "duration_minutes": N_("duration_minutes"),
+    "note": N_("note"),
+    "retracted_at": N_("retracted_at"),
+}
 # A spreadsheet runs a cell as a formula when it starts with one of = + - @ (tab and CR too, in
 # some); and one that splits on ";" or "," (a European Excel opening our CSV), or a reader that
 # splits lines naively, starts new cells inside a text. So a ' goes before such a character at
@@ -109,7 +139,9 @@ def export_csv(
     assessments: Sequence[Assessment],
     infusions: Sequence[Infusion],
     zone: ZoneInfo,
+    language: str = "en",
 ) -> str:
+    """One row per entry, the heading row in the reader's ``language``."""
     rows: list[tuple[datetime, dict[str, str]]] = []
     for c in checkins:
         effects = "; ".join(
@@ -169,7 +201,8 @@ def export_csv(
     rows.sort(key=lambda r: (r[0], r[1]["kind"], r[1]["id"]))
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, restval="", lineterminator="\r\n")
-    writer.writeheader()
+    # The heading row in the reader's language; the cells (codes, ids, times) in none.
+    writer.writerow({name: gettext(language, CSV_HEADINGS[name]) for name in CSV_COLUMNS})
     # Every cell, not only the free text: no column can be forgotten. Ours are never negative
     # numbers, so no number is turned into text.
     writer.writerows({name: _cell(cell) for name, cell in row.items()} for _, row in rows)
@@ -225,7 +258,6 @@ DIFFICULTY_CODES = (
     ("LA6574-3", "Extremely difficult"),
 )
 INSTRUMENTS = {PHQ9.id: PHQ9, GAD7.id: GAD7}
-PROCEDURE_STATUS = {"planned": "preparation", "completed": "completed", "cancelled": "not-done"}
 _SLEEP_LOINC = "93832-4"  # Sleep duration
 
 
@@ -250,13 +282,16 @@ def _answer(value: int) -> dict[str, Any]:
 def _assessment_resources(
     a: Assessment, subject: dict[str, str], zone: ZoneInfo, base_url: str
 ) -> list[dict[str, Any]]:
-    instrument: Instrument = INSTRUMENTS[a.instrument]
+    # The questions as the patient read them: the published version of their language.
+    shown_in = a.language or "en"
+    instrument: Instrument = in_language(INSTRUMENTS[a.instrument], shown_in)
     codes = ITEM_CODES[a.instrument]
     taken = a.taken_at.astimezone(zone).isoformat()
     response_ref = {"reference": _urn(a.id)}
     response = {
         "resourceType": "QuestionnaireResponse",
         "id": str(a.id),
+        "language": RESPONSE_LANGUAGES[shown_in],
         "questionnaire": f"{LOINC}/q/{instrument.loinc_panel}",
         "status": "completed",
         "subject": subject,
@@ -374,22 +409,6 @@ def _checkin_resource(
     return resource
 
 
-def _infusion_resource(i: Infusion, subject: dict[str, str], zone: ZoneInfo) -> dict[str, Any]:
-    start = i.scheduled_at.astimezone(zone)
-    resource: dict[str, Any] = {
-        "resourceType": "Procedure",
-        "id": str(i.id),
-        "status": PROCEDURE_STATUS[i.status],
-        "code": {"text": "Ketamine infusion"},
-        "subject": subject,
-    }
-    if i.status != "cancelled":
-        resource["performedDateTime"] = start.isoformat()
-    if i.notes:
-        resource["note"] = [{"text": i.notes}]
-    return resource
-
-
 def fhir_bundle(
     patient: User,
     checkins: Sequence[CheckIn],
@@ -398,9 +417,12 @@ def fhir_bundle(
     *,
     base_url: str,
     now: datetime,
+    records: Mapping[UUID, SessionRecord] | None = None,
+    drugs: Mapping[UUID, Drug] | None = None,
 ) -> dict[str, Any]:
     """``base_url`` names this deployment's code system for check-in items (no standard codes
-    exist for a 0–10 mood rating)."""
+    exist for a 0–10 mood rating). ``records`` (chair records) and ``drugs`` (of each session's
+    course), by infusion id, make the sessions' resources (server/domain/fhir_sessions.py)."""
     zone = patient.zone
     system = f"{base_url}/fhir/CodeSystem/checkin"
     subject = {"reference": _urn(patient.id), "display": patient.display_name}
@@ -410,7 +432,7 @@ def fhir_bundle(
     for a in assessments:
         resources.extend(_assessment_resources(a, subject, zone, base_url))
     resources.extend(_checkin_resource(c, subject, zone, system) for c in checkins)
-    resources.extend(_infusion_resource(i, subject, zone) for i in infusions)
+    resources.extend(session_resources(infusions, records or {}, drugs or {}, subject, zone))
     return {
         "resourceType": "Bundle",
         "id": str(_derived(patient.id, f"export-{now.isoformat()}")),

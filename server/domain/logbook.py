@@ -89,6 +89,9 @@ class LogKind(msgspec.Struct, frozen=True):
     view: Callable[[Any, str | None], Any] = _as_is
     shown_as: type[Any] | None = None
     final: bool = False  # stored once, never changed; a delete retracts (see the module)
+    # Record fields stored by their own use case, never by a log write (an infusion's course:
+    # server/domain/courses.py): read with the record, kept as they are by every upsert.
+    kept: tuple[str, ...] = ()
 
     @property
     def missing(self) -> str:
@@ -121,7 +124,8 @@ class LogKind(msgspec.Struct, frozen=True):
     @property
     def columns(self) -> tuple[tuple[str, str], ...]:
         """Stored columns after the bookkeeping ones, each with its SQL type."""
-        return _columns(self.record) + ((("updated_by", "uuid"),) if self.author else ())
+        written = tuple(c for c in _columns(self.record) if c[0] not in self.kept)
+        return written + ((("updated_by", "uuid"),) if self.author else ())
 
     @property
     def select_list(self) -> str:
@@ -285,6 +289,7 @@ INFUSIONS = LogKind(
     author=True,  # a clinician may add or move a patient's infusions
     recent_by_default=False,
     replans_reminders=True,
+    kept=("course_id",),
 )
 
 KINDS: dict[str, LogKind] = {kind.name: kind for kind in (CHECKINS, ASSESSMENTS, INFUSIONS)}

@@ -13,6 +13,8 @@ from uuid import UUID
 
 import msgspec
 
+from server.i18n import Language
+
 SIDE_EFFECT_CODES: tuple[str, ...] = (
     "dissociation",
     "nausea",
@@ -67,6 +69,9 @@ class Assessment(msgspec.Struct, frozen=True, kw_only=True):
     # When the patient took it back (server/domain/logbook.py, ``final``): it stays visible to
     # their clinicians, with every flag it raised, but counts for no baseline or verdict.
     retracted_at: datetime | None = None
+    # The language its questions were shown in (issue 18; None: said before languages, English).
+    # Answers and scores do not depend on it; the FHIR export records it.
+    language: Language | None = None
 
     @property
     def item9(self) -> int | None:
@@ -83,3 +88,6 @@ class Infusion(msgspec.Struct, frozen=True, kw_only=True):
     status: InfusionStatus
     notes: str | None = None
     updated_at: datetime
+    # The course that planned it (server/domain/courses.py); set by the plan, never by a log
+    # write, so moving or cancelling a planned session keeps it in its course.
+    course_id: UUID | None = None

@@ -9,13 +9,19 @@ from typing import Any
 
 from server.db import Connection, Pool, transaction
 from server.domain.accounts import Access, User
+from server.domain.chair import SessionRecord
 from server.domain.devices import DeviceReach, reach_of
 from server.domain.logbook import KINDS, LogKind
 from server.services.access import own_access
 from server.store import audit as audit_store
+from server.store import clinic_requests as request_store
+from server.store import clinics as clinic_store
+from server.store import companions as companion_store
+from server.store import courses as course_store
 from server.store import entries
 from server.store import push as push_store
 from server.store import reminders as reminder_store
+from server.store import session_records as record_store
 from server.store import shares as share_store
 from server.timeutil import utc_now
 
@@ -36,11 +42,26 @@ async def _devices(conn: Connection, access: Access) -> list[DeviceReach]:
     return [reach_of(d) for d in await push_store.device_status(conn, access.patient_id)]
 
 
+async def _session_records(conn: Connection, access: Access) -> list[SessionRecord]:
+    return [record for record, _ in await record_store.in_range(conn, access, None, None)]
+
+
 SECTIONS: dict[str, Section] = {
     "shares": share_store.shares_for_export,
     "access_log": audit_store.trail_for_export,
     "reminders": lambda conn, access: reminder_store.prefs_of(conn, access.patient_id),
     "devices": _devices,
+    # Infusion day (issue 16): the treatment plan, the chair records, the ride home.
+    "courses": course_store.of_patient,
+    "session_records": _session_records,
+    "day_before": companion_store.for_export,
+    # The clinic (issue 15): shares with care teams, withdrawn ones too, and requests.
+    "clinic_shares": lambda conn, access: clinic_store.team_shares_for_export(
+        conn, access.patient_id
+    ),
+    "clinic_requests": lambda conn, access: request_store.of_patient(
+        conn, access.patient_id, limit=None
+    ),
 }
 
 

@@ -1,6 +1,6 @@
 // Infusion sessions: upcoming and past, add, move and cancel. Changes go through the outbox.
 import {
-  dateLabel, localDay, onChange, ready, saved, store, timeLabel, uuid, zonedInstant, zoneOf,
+  api, dateLabel, localDay, onChange, ready, saved, store, t, timeLabel, uuid, zonedInstant, zoneOf,
 } from "./app.js";
 
 const form = document.getElementById("infusion-form");
@@ -10,6 +10,8 @@ const saveButton = document.getElementById("infusion-save");
 const cancelEdit = document.getElementById("infusion-cancel-edit");
 let account = null;
 let editing = null;
+// Who made the change that stands, when it was not the patient (clinic staff): infusion id → name.
+let changedBy = new Map();
 
 function setStatus(text, kind) {
   status.textContent = text;
@@ -28,12 +30,12 @@ function localParts(iso, zone) {
 async function change(rec, data, message) {
   const id = rec ? rec.id : uuid();
   await store.queue("infusion", id, "upsert", data);
-  setStatus(`${message} — saved on this phone, will sync`, "pending");
+  setStatus(t("{message} — saved on this phone, will sync", { message }), "pending");
   await render();
   await saved();
   const now = await store.record("infusion", id);
-  if (now && now.state === "synced") setStatus(`${message} and synced`, "ok");
-  else if (now && now.state === "rejected") setStatus(`Not saved: ${now.problem}`, "");
+  if (now && now.state === "synced") setStatus(t("{message} and synced", { message }), "ok");
+  else if (now && now.state === "rejected") setStatus(t("Not saved: {problem}", { problem: now.problem }), "");
 }
 
 form.addEventListener("submit", async (event) => {
@@ -42,12 +44,12 @@ form.addEventListener("submit", async (event) => {
   const time = form.elements.time.value;
   const duration = Number(form.elements.duration_minutes.value);
   if (!day || !time) {
-    errorBox.textContent = "Choose the date and time of the session.";
+    errorBox.textContent = t("Choose the date and time of the session.");
     errorBox.hidden = false;
     return;
   }
   if (!(duration >= 10 && duration <= 240)) {
-    errorBox.textContent = "The length is between 10 and 240 minutes.";
+    errorBox.textContent = t("The length is between 10 and 240 minutes.");
     errorBox.hidden = false;
     return;
   }
@@ -61,7 +63,7 @@ form.addEventListener("submit", async (event) => {
   if (notes) data.notes = notes;
   const rec = editing;
   stopEditing();
-  await change(rec, data, rec ? "Session moved" : "Session added");
+  await change(rec, data, rec ? t("Session moved") : t("Session added"));
 });
 
 function startEditing(rec) {
@@ -72,7 +74,7 @@ function startEditing(rec) {
   form.elements.duration_minutes.value = rec.data.duration_minutes;
   form.elements.notes.value = rec.data.notes || "";
   document.getElementById("add-title").textContent = "Move a session";
-  saveButton.textContent = "Save new time";
+  saveButton.textContent = t("Save new time");
   cancelEdit.hidden = false;
   form.elements.date.focus();
 }
@@ -87,7 +89,7 @@ function stopEditing() {
   form.reset();
   startOnToday();
   document.getElementById("add-title").textContent = "Add a session";
-  saveButton.textContent = "Add session";
+  saveButton.textContent = t("Add session");
   cancelEdit.hidden = true;
 }
 cancelEdit.addEventListener("click", stopEditing);
@@ -113,31 +115,49 @@ function item(rec, zone, upcoming) {
   head.textContent = when;
   const detail = document.createElement("div");
   detail.className = "entry-detail";
-  const state = { planned: upcoming ? "planned" : "planned (not marked done)", completed: "done", cancelled: "cancelled" };
-  detail.textContent = `${rec.data.duration_minutes} min · ${state[rec.data.status] || rec.data.status}` +
+  const state = {
+    planned: upcoming ? t("planned") : t("planned (not marked done)"), completed: t("done"), cancelled: t("cancelled"),
+  };
+  const minutes = t("{minutes} min", { minutes: rec.data.duration_minutes });
+  detail.textContent = minutes + ` · ${state[rec.data.status] || rec.data.status}` +
     (rec.data.notes ? ` · ${rec.data.notes}` : "");
   main.append(head, detail);
+  if (changedBy.has(rec.id) && rec.state !== "pending") {
+    const who = document.createElement("div");
+    who.className = "entry-detail changed-by";
+    who.textContent = t("Changed by {name}", { name: changedBy.get(rec.id) });
+    main.append(who);
+  }
   const badge = document.createElement("span");
   badge.className = `badge ${rec.state === "pending" ? "pending" : rec.state === "rejected" ? "rejected" : "ok"}`;
-  badge.textContent = rec.state === "pending" ? "Saved on this phone — will sync"
-    : rec.state === "rejected" ? `Not saved: ${rec.problem}` : "Synced";
+  badge.textContent = rec.state === "pending" ? t("Saved on this phone — will sync")
+    : rec.state === "rejected" ? t("Not saved: {problem}", { problem: rec.problem }) : t("Synced");
   main.append(badge);
   const actions = document.createElement("div");
   actions.className = "entry-actions";
   if (rec.data.status === "planned") {
-    actions.append(button("Move", `Move the session on ${when}`, () => startEditing(rec)));
+    actions.append(button(t("Move"), t("Move the session on {when}", { when }), () => startEditing(rec)));
     if (!upcoming) {
-      actions.append(button("Mark done", `Mark the session on ${when} as done`,
-        () => change(rec, { ...rec.data, status: "completed" }, "Marked as done")));
+      actions.append(button(t("Mark done"), t("Mark the session on {when} as done", { when }),
+        () => change(rec, { ...rec.data, status: "completed" }, t("Marked as done"))));
     }
-    actions.append(button("Cancel", `Cancel the session on ${when}`, () => {
-      if (confirm(`Cancel the session on ${when}? Its reminders will stop.`)) {
-        change(rec, { ...rec.data, status: "cancelled" }, "Session cancelled");
+    actions.append(button(t("Cancel"), t("Cancel the session on {when}", { when }), () => {
+      if (confirm(t("Cancel the session on {when}? Its reminders will stop.", { when }))) {
+        change(rec, { ...rec.data, status: "cancelled" }, t("Session cancelled"));
       }
     }, "button-danger-quiet"));
   }
   li.append(main, actions);
   return li;
+}
+
+async function loadChanges() {
+  try {
+    const result = await api("GET", "/api/v1/me/infusion-changes");
+    if (result.ok) changedBy = new Map(result.data.map((c) => [c.infusion_id, c.changed_by]));
+  } catch {
+    // Offline: the sessions show from this phone, without who changed them.
+  }
 }
 
 async function render() {
@@ -155,5 +175,6 @@ async function render() {
 
 account = await ready();
 startOnToday();
-onChange(() => render()); // before the first render: the first sync may end during it
+onChange(() => loadChanges().then(render)); // before the first render: the first sync may end during it
+await loadChanges();
 await render();

@@ -1,9 +1,10 @@
 // Today: the day at a glance, a check-in in a few taps (mood first, always: after an infusion the
 // usual side effects lead their list), "done for today" once logged, and this day's entries.
 import {
-  checkinLines, dateLabel, localDay, onChange, ready, saved, shiftDay, store, syncBadge,
+  api, checkinLines, dateLabel, locale, localDay, onChange, ready, saved, shiftDay, store, syncBadge, t,
   timeLabel, uuid, zoneOf,
 } from "./app.js";
+import { offerAfterInstall, reportOpened } from "./push.js";
 
 const form = document.getElementById("checkin");
 const status = document.getElementById("save-status");
@@ -102,7 +103,7 @@ form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const checkin = readForm();
   if (!checkin) {
-    showError("Choose a mood from 0 to 10 first.");
+    showError(t("Choose a mood from 0 to 10 first."));
     form.querySelector('input[name="mood"]').focus();
     return;
   }
@@ -111,10 +112,10 @@ form.addEventListener("submit", async (event) => {
   try {
     await store.queue("checkin", id, "upsert", checkin);
   } catch {
-    showError("This phone could not store the entry. Please try again.");
+    showError(t("This phone could not store the entry. Please try again."));
     return;
   }
-  setStatus("Saved on this phone — will sync", "pending");
+  setStatus(t("Saved on this phone — will sync"), "pending");
   leaveEdit();
   resetForm();
   adding = false;
@@ -123,9 +124,9 @@ form.addEventListener("submit", async (event) => {
   else showCrisis();
   const state = await saved();
   const rec = await store.record("checkin", id);
-  if (rec && rec.state === "synced") setStatus("Saved and synced", "ok");
-  else if (rec && rec.state === "rejected") setStatus(`Not saved: ${rec.problem}`, "");
-  else if (state.status === 401) setStatus("Saved on this phone — sign in again to sync", "pending");
+  if (rec && rec.state === "synced") setStatus(t("Saved and synced"), "ok");
+  else if (rec && rec.state === "rejected") setStatus(t("Not saved: {problem}", { problem: rec.problem }), "");
+  else if (state.status === 401) setStatus(t("Saved on this phone — sign in again to sync"), "pending");
 });
 
 /** A very low mood just logged: the crisis resources come first, where the eye and a screen
@@ -146,8 +147,8 @@ function showDone() {
 function enterEdit(rec) {
   editing = rec;
   fillForm(rec.data);
-  title.textContent = `Edit entry from ${timeLabel(rec.data.recorded_at, zoneOf(account))}`;
-  document.getElementById("save").textContent = "Save changes";
+  title.textContent = t("Edit entry from {time}", { time: timeLabel(rec.data.recorded_at, zoneOf(account)) });
+  document.getElementById("save").textContent = t("Save changes");
   document.getElementById("cancel-edit").hidden = false;
   document.getElementById("delete-entry").hidden = false;
   setStatus("");
@@ -160,8 +161,8 @@ function enterEdit(rec) {
 
 function leaveEdit() {
   editing = null;
-  title.textContent = "How are you today?";
-  document.getElementById("save").textContent = "Save check-in";
+  title.textContent = t("How are you today?");
+  document.getElementById("save").textContent = t("Save check-in");
   document.getElementById("cancel-edit").hidden = true;
   document.getElementById("delete-entry").hidden = true;
   if (location.search) history.replaceState(null, "", "/");
@@ -187,16 +188,16 @@ function showForm(open) {
 }
 
 document.getElementById("delete-entry").addEventListener("click", async () => {
-  if (!editing || !confirm("Delete this entry? This cannot be undone.")) return;
+  if (!editing || !confirm(t("Delete this entry? This cannot be undone."))) return;
   const id = editing.id;
   await store.queue("checkin", id, "delete", null);
   leaveEdit();
   resetForm();
-  setStatus("Deleted on this phone — will sync", "pending");
+  setStatus(t("Deleted on this phone — will sync"), "pending");
   await render();
   showDone();
   await saved();
-  setStatus("Deleted", "ok");
+  setStatus(t("Deleted"), "ok");
 });
 
 async function render() {
@@ -214,13 +215,13 @@ async function render() {
       main.className = "entry-main";
       const head = document.createElement("div");
       head.className = "entry-title";
-      head.textContent = `${timeLabel(rec.data.recorded_at, zone)} · mood ${rec.data.mood}`;
+      head.textContent = t("{time} · mood {mood}", { time: timeLabel(rec.data.recorded_at, zone), mood: rec.data.mood });
       main.append(head, ...checkinLines(rec.data, LABELS), syncBadge(rec));
       const edit = document.createElement("button");
       edit.type = "button";
       edit.className = "button button-quiet button-small";
-      edit.textContent = "Edit";
-      edit.setAttribute("aria-label", `Edit the ${timeLabel(rec.data.recorded_at, zone)} entry`);
+      edit.textContent = t("Edit");
+      edit.setAttribute("aria-label", t("Edit the {time} entry", { time: timeLabel(rec.data.recorded_at, zone) }));
       edit.addEventListener("click", () => enterEdit(rec));
       li.append(main, edit);
       return li;
@@ -232,8 +233,9 @@ async function render() {
   if (checkins.length && !editing && !adding && !composing) {
     const latest = checkins[0].data;
     document.getElementById("done-detail").textContent = checkins.length === 1
-      ? `You checked in at ${timeLabel(latest.recorded_at, zone)}, mood ${latest.mood}.`
-      : `You checked in ${checkins.length} times today, last at ${timeLabel(latest.recorded_at, zone)}, mood ${latest.mood}.`;
+      ? t("You checked in at {time}, mood {mood}.", { time: timeLabel(latest.recorded_at, zone), mood: latest.mood })
+      : t("You checked in {count} times today, last at {time}, mood {mood}.",
+        { count: checkins.length, time: timeLabel(latest.recorded_at, zone), mood: latest.mood });
     showForm(false);
   } else {
     showForm(true);
@@ -259,7 +261,7 @@ async function offerCrisis(zone, today) {
 /** The day at a glance: the date, the next infusion, this week's PHQ-9 (from this phone). */
 async function showWeek(zone, today) {
   const now = new Date();
-  document.getElementById("today-date").textContent = new Intl.DateTimeFormat(undefined, {
+  document.getElementById("today-date").textContent = new Intl.DateTimeFormat(locale, {
     timeZone: zone, weekday: "long", month: "long", day: "numeric",
   }).format(now);
 
@@ -272,12 +274,12 @@ async function showWeek(zone, today) {
   link.href = "/infusions";
   if (next) {
     const day = localDay(next, zone);
-    const when = day === today ? "today" : day === shiftDay(today, 1) ? "tomorrow" : dateLabel(next, zone);
+    const when = day === today ? t("today") : day === shiftDay(today, 1) ? t("tomorrow") : dateLabel(next, zone);
     link.textContent = `${when}, ${timeLabel(next, zone)}`;
   } else {
-    link.textContent = "none planned";
+    link.textContent = t("none planned");
   }
-  infusion.replaceChildren("Next infusion: ", link);
+  infusion.replaceChildren(t("Next infusion:") + " ", link);
 
   // "This week" is the last seven days, the rhythm of the weekly reminder.
   const last = (await store.records("assessment"))
@@ -288,14 +290,18 @@ async function showWeek(zone, today) {
   const phq9 = document.getElementById("phq9-state");
   const lastDay = last && localDay(last, zone);
   if (lastDay && lastDay > shiftDay(today, -7)) {
-    phq9.replaceChildren(`This week’s PHQ-9: done ${lastDay === today ? "today" : `on ${dateLabel(last, zone)}`} ✓`);
+    phq9.replaceChildren(lastDay === today
+      ? t("This week’s PHQ-9: done today ✓")
+      : t("This week’s PHQ-9: done on {date} ✓", { date: dateLabel(last, zone) }));
     phq9.className = "glance-done";
   } else {
     const answer = document.createElement("a");
     answer.href = "/assess/phq9";
-    answer.textContent = "answer it now";
-    const since = lastDay ? ` (last on ${dateLabel(last, zone)})` : "";
-    phq9.replaceChildren(`This week’s PHQ-9 is due${since}: `, answer);
+    answer.textContent = t("answer it now");
+    const due = lastDay
+      ? t("This week’s PHQ-9 is due (last on {date}):", { date: dateLabel(last, zone) })
+      : t("This week’s PHQ-9 is due:");
+    phq9.replaceChildren(`${due} `, answer);
     phq9.className = "";
   }
 }
@@ -318,11 +324,38 @@ async function offerPostInfusion(zone, today) {
   if (after) {
     const latest = infusions.map((r) => r.data.scheduled_at).sort(byTime).pop();
     banner.querySelector("h2").textContent =
-      localDay(latest, zone) === today ? "After today’s session" : `After your session on ${dateLabel(latest, zone)}`;
+      localDay(latest, zone) === today ? t("After today’s session") : t("After your session on {date}", { date: dateLabel(latest, zone) });
   }
 }
 
-// Reminder links: the weekly questionnaire and session reminders open their own pages.
+/** In a course of treatment: "session 3 of 6" and when the next one is (GET /me/course). */
+async function showCourse(zone) {
+  let result;
+  try {
+    result = await api("GET", "/api/v1/me/course");
+  } catch {
+    return; // offline: Today works without it
+  }
+  const course = result.ok ? result.data : null;
+  const card = document.getElementById("course");
+  card.hidden = !course;
+  if (!course) return;
+  document.getElementById("course-progress").textContent = course.next_number
+    ? t("{plan}: session {number} of {total} is next ({given} done).", {
+      plan: course.kind_label, number: course.next_number, total: course.total, given: course.given,
+    })
+    : t("{plan}: {given} of {total} sessions done.", {
+      plan: course.kind_label, given: course.given, total: course.total,
+    });
+  document.getElementById("course-next").textContent = course.next_at
+    ? t("Next: {date}, {time}", { date: dateLabel(course.next_at, zone), time: timeLabel(course.next_at, zone) })
+    : "";
+}
+
+// Reminder links name their reminder (`r=`, reported as "opened", then dropped from the URL);
+// the weekly questionnaire and session reminders open their own pages.
+await reportOpened();
+await offerAfterInstall();
 const jump = { "?questionnaire": "/assess/phq9", "?sessions": "/infusions" }[location.search];
 if (jump) location.replace(jump);
 
@@ -336,3 +369,7 @@ if (editId) {
 // render() is still reading, and a change heard by nobody would leave Today stale.
 onChange(() => render());
 await render();
+await showCourse(zoneOf(account));
+// Opened from the daily reminder (where the phone shows no buttons on notifications): the mood
+// scale has the focus, one tap from a check-in.
+if (adding && !form.hidden) form.querySelector('input[name="mood"]').focus();

@@ -118,3 +118,33 @@ async def test_phq9_asks_item_10_and_both_show_their_attribution(
     await page.goto("/assess/gad7")
     await expect(page.locator(".attribution")).to_contain_text(attribution)
     await expect(page.locator("#difficulty")).to_have_count(0)
+
+
+async def test_the_crisis_lines_follow_the_country_of_the_patients_clinic(
+    context: BrowserContext, page: Page, db: Db
+) -> None:
+    me = await sign_up(context)
+    conn = await db.connect()
+    try:
+        clinic = await conn.fetchval(
+            """INSERT INTO clinics (name, phone, country) VALUES ('Thames Clinic', '020 7946 0000',
+               'GB') RETURNING id"""
+        )
+        await conn.execute(
+            "INSERT INTO clinic_shares (patient_id, clinic_id) VALUES ($1, $2)",
+            uuid.UUID(me["id"]),
+            clinic,
+        )
+    finally:
+        await conn.close()
+    await open_app(page, "/")
+    await page.goto("/crisis")
+    actions = page.locator(".crisis-actions")
+    await expect(actions.get_by_role("link", name="Call 116 123")).to_have_attribute(
+        "href", "tel:116123"
+    )
+    await expect(actions.get_by_role("link", name="Call 999")).to_have_attribute("href", "tel:999")
+    await expect(actions.locator('a[href="tel:988"]')).to_have_count(0)
+    await expect(actions.locator("a[data-clinic-phone]")).to_have_attribute(
+        "href", "tel:02079460000"
+    )

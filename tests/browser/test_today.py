@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.async_api import BrowserContext, Locator, Page, expect
 
-from tests.helpers.browser import ZONE, csrf, open_app, sign_up
+from tests.helpers.browser import ZONE, Db, csrf, open_app, sign_up
 
 
 async def put(context: BrowserContext, kind: str, data: dict[str, Any]) -> None:
@@ -144,3 +144,38 @@ async def test_editing_an_entry_brings_the_form_into_view_with_save_changes_whol
     await save.tap()
     await expect(page.locator("#save-status")).to_have_text("Saved and synced")
     await expect(entries.last).to_contain_text("mood 4")
+
+
+async def test_in_a_course_today_shows_which_session_is_next_and_when(
+    context: BrowserContext, page: Page, db: Db
+) -> None:
+    me = await sign_up(context)
+    zone = ZoneInfo(ZONE)
+    first = datetime.combine(datetime.now(zone).date() - timedelta(days=4), time(10), zone)
+    course = uuid.uuid4()
+    await db.fetchval(
+        """INSERT INTO courses (id, patient_id, kind, drug, sessions, every_days, first_at,
+                                duration_minutes)
+           VALUES ($1, $2, 'induction', 'iv_ketamine', 6, 2, $3, 45) RETURNING id""",
+        course,
+        uuid.UUID(me["id"]),
+        first,
+    )
+    for n in range(6):
+        when = first + timedelta(days=2 * n)
+        status = "completed" if n < 2 else "planned"
+        session = uuid.uuid4()
+        response = await context.request.put(
+            f"/api/v1/infusions/{session}",
+            data=json.dumps(
+                {"scheduled_at": when.isoformat(), "duration_minutes": 45, "status": status}
+            ),
+            headers={"content-type": "application/json", "x-csrf-token": await csrf(context)},
+        )
+        assert response.ok, await response.text()
+        await db.fetchval("UPDATE infusions SET course_id = $1 WHERE id = $2", course, session)
+
+    await open_app(page, "/")
+    card = page.get_by_role("region", name="Your treatment plan")
+    await expect(card).to_contain_text("Induction: session 3 of 6 is next (2 done).")
+    await expect(card).to_contain_text("Next: ")

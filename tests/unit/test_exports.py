@@ -152,8 +152,13 @@ def test_fhir_bundle_validates_for_every_kind_of_entry() -> None:
     assert len(set(ids)) == len(ids)
     assert document["entry"][0]["resource"]["resourceType"] == "Patient"
     statuses = [
-        e["resource"]["status"]
+        (e["resource"]["resourceType"], e["resource"]["status"])
         for e in document["entry"]
-        if e["resource"]["resourceType"] == "Procedure"
+        if e["resource"]["resourceType"] in ("Procedure", "Appointment")
     ]
-    assert statuses == ["completed", "not-done", "preparation"]
+    # A session not given is an Appointment, never a Procedure (issue 16).
+    assert statuses == [
+        ("Procedure", "completed"),
+        ("Appointment", "cancelled"),
+        ("Appointment", "booked"),
+    ]
