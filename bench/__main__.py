@@ -1,7 +1,7 @@
 """Run the benchmarks and print one table of figures, targets and ratios.
 
     python -m bench                      every benchmark (about 5-8 minutes on 2 cores)
-    python -m bench write summary        only these (names: write, summary, push, pwa)
+    python -m bench write summary        only these (names: write, summary, push, scale, pwa)
     python -m bench --quick              a short smoke run (under a minute)
     python -m bench compare [OLD NEW]    two saved runs side by side (default: the last two)
 
@@ -32,10 +32,17 @@ BENCHMARKS = {
     "write": "bench.write_path",
     "summary": "bench.summary",
     "push": "bench.push_dispatch",
+    "scale": "bench.scale",
     "pwa": "bench.pwa_load",
 }
 # Wall-clock limits per benchmark (full, quick), in seconds: a stuck one is stopped and reported.
-LIMITS = {"write": (150, 40), "summary": (180, 40), "push": (180, 40), "pwa": (120, 40)}
+LIMITS = {
+    "write": (150, 40),
+    "summary": (180, 40),
+    "push": (180, 40),
+    "scale": (480, 90),
+    "pwa": (120, 40),
+}
 
 
 async def run_one(name: str, options: Options) -> list[Figure]:

@@ -270,12 +270,19 @@ async def open_sessions(
     tokens = [secrets.token_urlsafe(32) for _ in user_ids]
     conn = await asyncpg.connect(database_url, timeout=10)
     try:
+        # A session starts only for the account's current password hash (migrations/0017).
+        hashes = dict(
+            await conn.fetch(
+                "SELECT id, password_hash FROM users WHERE id = ANY($1::uuid[])", list(user_ids)
+            )
+        )
         async with conn.transaction():
             for user_id, token in zip(user_ids, tokens, strict=True):
                 await session_store.create_session(
                     conn,
                     token_hash=sessions.token_hash(token),
                     user_id=user_id,
+                    password_hash=hashes[user_id],
                     idle_timeout=idle,
                     expires_at=datetime.now(UTC) + absolute,
                 )

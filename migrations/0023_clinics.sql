@@ -108,7 +108,9 @@ CREATE INDEX clinic_requests_patient ON clinic_requests (patient_id, created_at 
 
 -- --- who a member's request may reach ---------------------------------------------------------
 -- The patients sharing with a clinic of which this request's clinician is a member with a role
--- granting ``wanted``. Called as (SELECT afterglow_team_patients('...')): once per query.
+-- granting ``wanted``. Policies test ``patient_id IN (SELECT unnest(afterglow_team_patients(..)))``:
+-- a hashed subplan, run once per query; ``= ANY ((SELECT ...)::uuid[])`` searched the whole
+-- array for every row read (a 5,000-patient team page: 125 ms, hashed 38 ms).
 CREATE FUNCTION afterglow_team_patients(wanted text) RETURNS uuid[]
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 BEGIN
@@ -235,10 +237,10 @@ CREATE POLICY send ON clinic_requests FOR INSERT TO afterglow_app
                 AND clinic_id = ANY ((SELECT afterglow_patient_clinics())::uuid[]));
 CREATE POLICY inbox ON clinic_requests FOR SELECT TO afterglow_app
     USING (clinic_id = ANY ((SELECT afterglow_my_clinics(kind))::uuid[])
-           AND patient_id = ANY ((SELECT afterglow_team_patients(kind))::uuid[]));
+           AND patient_id IN (SELECT unnest(afterglow_team_patients(kind))));
 CREATE POLICY answer ON clinic_requests FOR UPDATE TO afterglow_app
     USING (clinic_id = ANY ((SELECT afterglow_my_clinics(kind))::uuid[])
-           AND patient_id = ANY ((SELECT afterglow_team_patients(kind))::uuid[]))
+           AND patient_id IN (SELECT unnest(afterglow_team_patients(kind))))
     WITH CHECK (clinic_id = ANY ((SELECT afterglow_my_clinics(kind))::uuid[]));
 
 -- The patient's data under a team share: 0009's policies admit a clinician with a share of their
@@ -249,45 +251,45 @@ DECLARE
 BEGIN
     FOREACH t IN ARRAY ARRAY['checkins', 'assessments'] LOOP
         EXECUTE format('CREATE POLICY team_scope ON %I TO afterglow_app '
-                       'USING (patient_id = ANY ((SELECT afterglow_team_patients(''clinical''))::uuid[])) '
-                       'WITH CHECK (patient_id = ANY ((SELECT afterglow_team_patients(''clinical''))::uuid[]))', t);
+                       'USING (patient_id IN (SELECT unnest(afterglow_team_patients(''clinical'')))) '
+                       'WITH CHECK (patient_id IN (SELECT unnest(afterglow_team_patients(''clinical''))))', t);
     END LOOP;
     -- The schedule, and what a change of it re-plans: the patient's reminders and sync cursor.
     FOREACH t IN ARRAY ARRAY['infusions', 'sync_counters', 'reminder_prefs'] LOOP
         EXECUTE format('CREATE POLICY team_read ON %I FOR SELECT TO afterglow_app '
-                       'USING (patient_id = ANY ((SELECT afterglow_team_patients(''schedule''))::uuid[]))', t);
+                       'USING (patient_id IN (SELECT unnest(afterglow_team_patients(''schedule''))))', t);
         EXECUTE format('CREATE POLICY team_write ON %I TO afterglow_app '
-                       'USING (patient_id = ANY ((SELECT afterglow_team_patients(''schedule_write''))::uuid[])) '
-                       'WITH CHECK (patient_id = ANY ((SELECT afterglow_team_patients(''schedule_write''))::uuid[]))', t);
+                       'USING (patient_id IN (SELECT unnest(afterglow_team_patients(''schedule_write'')))) '
+                       'WITH CHECK (patient_id IN (SELECT unnest(afterglow_team_patients(''schedule_write''))))', t);
     END LOOP;
 END
 $$;
 CREATE POLICY team_read ON push_outbox FOR SELECT TO afterglow_app
-    USING (user_id = ANY ((SELECT afterglow_team_patients('schedule'))::uuid[]));
+    USING (user_id IN (SELECT unnest(afterglow_team_patients('schedule'))));
 CREATE POLICY team_write ON push_outbox TO afterglow_app
-    USING (user_id = ANY ((SELECT afterglow_team_patients('schedule_write'))::uuid[]))
-    WITH CHECK (user_id = ANY ((SELECT afterglow_team_patients('schedule_write'))::uuid[]));
+    USING (user_id IN (SELECT unnest(afterglow_team_patients('schedule_write'))))
+    WITH CHECK (user_id IN (SELECT unnest(afterglow_team_patients('schedule_write'))));
 -- Whether reminders can reach the patient: read when a change of the schedule re-plans them.
 CREATE POLICY team_scope ON push_subscriptions FOR SELECT TO afterglow_app
-    USING (user_id = ANY ((SELECT afterglow_team_patients('clinical'))::uuid[])
-           OR user_id = ANY ((SELECT afterglow_team_patients('schedule_write'))::uuid[]));
+    USING (user_id IN (SELECT unnest(afterglow_team_patients('clinical')))
+           OR user_id IN (SELECT unnest(afterglow_team_patients('schedule_write'))));
 CREATE POLICY team_scope ON push_attempts FOR SELECT TO afterglow_app
-    USING (user_id = ANY ((SELECT afterglow_team_patients('clinical'))::uuid[]));
+    USING (user_id IN (SELECT unnest(afterglow_team_patients('clinical'))));
 -- Accounts: a member sees the clinic's patients and colleagues; a patient sees who answered.
 CREATE POLICY team_scope ON users FOR SELECT TO afterglow_app
-    USING (id = ANY ((SELECT afterglow_team_patients('schedule'))::uuid[])
-           OR id = ANY ((SELECT afterglow_team_patients('appointment'))::uuid[])
+    USING (id IN (SELECT unnest(afterglow_team_patients('schedule')))
+           OR id IN (SELECT unnest(afterglow_team_patients('appointment')))
            OR id = ANY ((SELECT afterglow_colleagues())::uuid[]));
 CREATE POLICY team_acts ON audit_events FOR INSERT TO afterglow_app
     WITH CHECK (actor_id = (SELECT afterglow_clinician())
-                AND (patient_id = ANY ((SELECT afterglow_team_patients('schedule'))::uuid[])
-                     OR patient_id = ANY ((SELECT afterglow_team_patients('appointment'))::uuid[])));
+                AND (patient_id IN (SELECT unnest(afterglow_team_patients('schedule')))
+                     OR patient_id IN (SELECT unnest(afterglow_team_patients('appointment')))));
 CREATE POLICY team_alerts ON alerts FOR SELECT TO afterglow_app
     USING (clinician_id = (SELECT afterglow_clinician())
-           AND patient_id = ANY ((SELECT afterglow_team_patients('alerts'))::uuid[]));
+           AND patient_id IN (SELECT unnest(afterglow_team_patients('alerts'))));
 CREATE POLICY team_acknowledge ON alerts FOR UPDATE TO afterglow_app
     USING (clinician_id = (SELECT afterglow_clinician())
-           AND patient_id = ANY ((SELECT afterglow_team_patients('alerts'))::uuid[]))
+           AND patient_id IN (SELECT unnest(afterglow_team_patients('alerts'))))
     WITH CHECK (acknowledged_at IS NOT NULL AND acknowledged_by = (SELECT afterglow_clinician()));
 
 -- --- steps on rows the caller cannot see yet --------------------------------------------------
@@ -452,7 +454,7 @@ BEGIN
                         WHERE s.patient_id = alert_patient
                           AND s.clinician_id = (SELECT afterglow_clinician())
                           AND s.revoked_at IS NULL)
-            OR alert_patient = ANY ((SELECT afterglow_team_patients('clinical'))::uuid[])
+            OR alert_patient IN (SELECT unnest(afterglow_team_patients('clinical')))
             OR session_user = current_user) THEN
         RAISE EXCEPTION 'a request raises alerts only about its own patient'
             USING ERRCODE = 'insufficient_privilege';

@@ -113,12 +113,12 @@ BEGIN
     END IF;
     FOREACH t IN ARRAY ARRAY['courses', 'session_records'] LOOP
         EXECUTE format('CREATE POLICY team_scope ON %I TO afterglow_app '
-                       'USING (patient_id = ANY ((SELECT afterglow_team_patients(''clinical''))::uuid[])) '
-                       'WITH CHECK (patient_id = ANY ((SELECT afterglow_team_patients(''clinical''))::uuid[]))', t);
+                       'USING (patient_id IN (SELECT unnest(afterglow_team_patients(''clinical'')))) '
+                       'WITH CHECK (patient_id IN (SELECT unnest(afterglow_team_patients(''clinical''))))', t);
     END LOOP;
     FOREACH t IN ARRAY ARRAY['session_checklists', 'companion_links'] LOOP
         EXECUTE format('CREATE POLICY team_read ON %I FOR SELECT TO afterglow_app '
-                       'USING (patient_id = ANY ((SELECT afterglow_team_patients(''schedule''))::uuid[]))', t);
+                       'USING (patient_id IN (SELECT unnest(afterglow_team_patients(''schedule''))))', t);
     END LOOP;
 END
 $$;

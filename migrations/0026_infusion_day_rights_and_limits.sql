@@ -16,17 +16,17 @@ INSERT INTO clinic_role_rights (role, right_) VALUES
 
 DROP POLICY IF EXISTS team_scope ON courses;
 CREATE POLICY team_read ON courses FOR SELECT TO afterglow_app
-    USING (patient_id = ANY ((SELECT afterglow_team_patients('clinical'))::uuid[]));
+    USING (patient_id IN (SELECT unnest(afterglow_team_patients('clinical'))));
 CREATE POLICY team_write ON courses TO afterglow_app
-    USING (patient_id = ANY ((SELECT afterglow_team_patients('plan_write'))::uuid[]))
-    WITH CHECK (patient_id = ANY ((SELECT afterglow_team_patients('plan_write'))::uuid[]));
+    USING (patient_id IN (SELECT unnest(afterglow_team_patients('plan_write'))))
+    WITH CHECK (patient_id IN (SELECT unnest(afterglow_team_patients('plan_write'))));
 
 DROP POLICY IF EXISTS team_scope ON session_records;
 CREATE POLICY team_read ON session_records FOR SELECT TO afterglow_app
-    USING (patient_id = ANY ((SELECT afterglow_team_patients('chair'))::uuid[]));
+    USING (patient_id IN (SELECT unnest(afterglow_team_patients('chair'))));
 CREATE POLICY team_write ON session_records TO afterglow_app
-    USING (patient_id = ANY ((SELECT afterglow_team_patients('chair_write'))::uuid[]))
-    WITH CHECK (patient_id = ANY ((SELECT afterglow_team_patients('chair_write'))::uuid[]));
+    USING (patient_id IN (SELECT unnest(afterglow_team_patients('chair_write'))))
+    WITH CHECK (patient_id IN (SELECT unnest(afterglow_team_patients('chair_write'))));
 
 ALTER TABLE clinics
     ADD COLUMN ketamine_min_mg_per_kg float8 NOT NULL DEFAULT 0.1,

@@ -129,7 +129,13 @@ class PatientDataController(Controller):
         are documented in server/domain/exports.py."""
         rows = await _rows(request, patient_id, user, pool, first, last, "export_csv")
         return Response(
-            export_csv(rows.checkins, rows.assessments, rows.infusions, rows.patient.zone),
+            export_csv(
+                rows.checkins,
+                rows.assessments,
+                rows.infusions,
+                rows.patient.zone,
+                language=user.language,  # the reader's: a clinician's own
+            ),
             media_type="text/csv",  # Litestar adds the charset (utf-8) to a text type
             headers={"Content-Disposition": _attachment(rows.patient, user, "csv")},
         )
@@ -155,6 +161,8 @@ class PatientDataController(Controller):
             rows.infusions,
             base_url=settings.public_url,
             now=utc_now(),
+            records=rows.records,
+            drugs=rows.drugs,
         )
         return Response(
             msgspec.json.encode(bundle),
@@ -244,24 +252,41 @@ def _attachment(patient: User, viewer: User, extension: str) -> str:
     return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name)}"
 
 
+class ClinicianPatients(msgspec.Struct, kw_only=True):
+    items: list[ClinicianPatient]
+    next: str | None  # pass as ?cursor= for the following page (in name order)
+    previous: str | None  # pass as ?cursor= for the page before
+
+
 @get("/api/v1/clinician/patients", tags=["sharing"], guards=[clinicians_only])
 async def list_clinician_patients(
-    request: AnyRequest, user: CurrentUser, pool: DbPool
-) -> list[ClinicianPatient]:
-    """Every patient sharing with this clinician: latest PHQ-9, trend since baseline, and the
-    flags of the last 28 days; flagged patients first."""
-    rows = await clinic.clinician_patients(pool, user, client_address(request))
-    return [
-        ClinicianPatient(
-            patient=PatientRef(id=r.patient_id, display_name=r.display_name),
-            shared_since=r.shared_since,
-            last_checkin_day=r.overview.last_checkin_day,
-            phq9=msgspec.convert(r.overview.phq9, Phq9Line, from_attributes=True),
-            trend=r.overview.trend,
-            flags=r.overview.flags,
-        )
-        for r in rows
-    ]
+    request: AnyRequest,
+    user: CurrentUser,
+    pool: DbPool,
+    limit: Annotated[int, Parameter(ge=1, le=clinic.LIST_PAGE_MAX)] = clinic.LIST_PAGE,
+    cursor: Annotated[str | None, Parameter(max_length=40)] = None,
+) -> ClinicianPatients:
+    """A page of the patients sharing with this clinician, in name order (``next`` and
+    ``previous`` are the cursors of the pages beside it): latest PHQ-9, trend since baseline,
+    and the flags of the last 28 days; within the page, flagged patients first."""
+    found = await clinic.clinician_patients(
+        pool, user, client_address(request), cursor=cursor, limit=limit
+    )
+    return ClinicianPatients(
+        items=[
+            ClinicianPatient(
+                patient=PatientRef(id=r.patient_id, display_name=r.display_name),
+                shared_since=r.shared_since,
+                last_checkin_day=r.overview.last_checkin_day,
+                phq9=msgspec.convert(r.overview.phq9, Phq9Line, from_attributes=True),
+                trend=r.overview.trend,
+                flags=r.overview.flags,
+            )
+            for r in found.rows
+        ],
+        next=found.next,
+        previous=found.previous,
+    )
 
 
 PATIENT_ROUTES: list[ControllerRouterHandler] = [PatientDataController, list_clinician_patients]

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from fractions import Fraction
+from itertools import accumulate
 
 import msgspec
 
@@ -172,25 +173,39 @@ def mood_drops(moods: Mapping[date, float], first: date, last: date) -> list[Fin
         return []  # too few days, or too even a mood, for any drop (a mean is within them)
     span = WEEK + BEFORE_DAYS
     origin = first.toordinal() - span
-    days: list[float | None] = [None] * max(0, last.toordinal() - origin + 1)
+    size = last.toordinal() - origin + 1
+    if size < span:
+        return []  # no day in first..last: no week of the range
+    days: list[float | None] = [None] * size
     for day, mood in moods.items():
-        if 0 <= day.toordinal() - origin < len(days):
-            days[day.toordinal() - origin] = mood
-    sums, counts = [0.0], [0]  # of the logged days before each index
-    for logged in days:
-        sums.append(sums[-1] + (logged or 0.0))
-        counts.append(counts[-1] + (logged is not None))
+        at = day.toordinal() - origin
+        if 0 <= at < size:
+            days[at] = mood
+    # Of the logged days before each index: the same additions, in day order, as a loop would
+    # make (accumulate adds left to right), so the totals are the same floats.
+    sums = list(accumulate((0.0 if m is None else m for m in days), initial=0.0))
+    counts = list(accumulate((m is not None for m in days), initial=0))
     found: list[Finding] = []
     held = False
-    for end in range(span, len(days) + 1):  # the week ends on days[end - 1]
-        split, start = end - WEEK, end - span
-        logged_week, logged_before = counts[end] - counts[split], counts[split] - counts[start]
+    # The week ending on days[end - 1]: it starts at ``split``, the 4 weeks before it at
+    # ``start``; the three indexes walk along together.
+    ends = range(span, size + 1)
+    for end, c_start, c_split, c_end, s_start, s_split, s_end in zip(
+        ends,
+        counts[: size + 1 - span],
+        counts[span - WEEK : size + 1 - WEEK],
+        counts[span:],
+        sums[: size + 1 - span],
+        sums[span - WEEK : size + 1 - WEEK],
+        sums[span:],
+        strict=True,
+    ):
+        logged_week, logged_before = c_end - c_split, c_split - c_start
         drop = None
         if (
             logged_week >= WEEK_MIN_LOGGED
             and logged_before >= BEFORE_MIN_LOGGED
-            and (sums[split] - sums[start]) / logged_before
-            - (sums[end] - sums[split]) / logged_week
+            and (s_split - s_start) / logged_before - (s_end - s_split) / logged_week
             > MOOD_DROP - _NEAR
         ):
             drop = _mood_drop(days, end - 1)

@@ -12,6 +12,8 @@ Definitions (each is what the numbers on the page mean; check them here):
 - Baseline, latest, change, response, remission, partial response, relapse, and retracted
   questionnaires: see ``server/domain/scores.py``.
 - Side effects and afterglow: see ``server/domain/infusion_effects.py``.
+- Notes: the check-ins in the range with a note or an "Other" side effect's words, newest first,
+  each with the days since the last given infusion on or before its day (None before the first).
 - Adherence: local days with at least one check-in / days in the range, counted from the later
   of the range's first day and the day the patient started, to the earlier of the range's last
   day and today (today counts once it is logged: the day is not over).
@@ -24,6 +26,7 @@ Definitions (each is what the numbers on the page mean; check them here):
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence, Set
 from datetime import date, datetime, timedelta
@@ -31,6 +34,8 @@ from uuid import UUID
 
 import msgspec
 
+from server.domain.chair import SessionLine
+from server.domain.courses import CourseOutcome
 from server.domain.flags import (
     MOOD_LOOK_BACK,
     Flag,
@@ -70,6 +75,17 @@ class Adherence(msgspec.Struct, frozen=True):
     ratio: float | None
 
 
+class PatientNote(msgspec.Struct, frozen=True, kw_only=True):
+    """What the patient wrote on a check-in: its note, and the words of an "Other" side effect."""
+
+    day: date
+    recorded_at: datetime
+    days_since_infusion: int | None  # None: before the first given infusion
+    mood: int
+    note: str | None
+    other: str | None
+
+
 class Summary(msgspec.Struct, frozen=True, kw_only=True):
     first: date
     last: date
@@ -83,6 +99,12 @@ class Summary(msgspec.Struct, frozen=True, kw_only=True):
     flags: list[Flag]
     last_checkin_day: date | None
     trend: str | None  # the same word as on the clinician's list (``trend``)
+    notes: list[PatientNote]  # newest first
+    # Infusion day (issue 16): the courses, newest first, each judged on its own baseline
+    # (server/domain/courses.py), and the chair records of the range's sessions, with the
+    # patient's mood on the days after (server/domain/chair.py). Filled by the service.
+    courses: list[CourseOutcome] = msgspec.field(default_factory=list)
+    sessions: list[SessionLine] = msgspec.field(default_factory=list)
 
 
 def summarise(
@@ -152,6 +174,41 @@ def summarise(
         flags=triage(found),
         last_checkin_day=max((c.local_day for c in checkins), default=None),
         trend=trend(phq9),
+        notes=patient_notes(in_range, given),
+    )
+
+
+def patient_notes(checkins: Iterable[CheckIn], given: Sequence[Infusion]) -> list[PatientNote]:
+    """The check-ins with words in them, newest first, dated by days since the last infusion."""
+    given_days = sorted({i.local_day for i in given})
+    found = []
+    for c in checkins:
+        other = next((e.text for e in c.side_effects if e.code == "other" and e.text), None)
+        note = (c.note or "").strip() or None
+        if note is None and other is None:
+            continue
+        at = bisect_right(given_days, c.local_day)
+        since = None if at == 0 else (c.local_day - given_days[at - 1]).days
+        found.append(
+            PatientNote(
+                day=c.local_day,
+                recorded_at=c.recorded_at,
+                days_since_infusion=since,
+                mood=c.mood,
+                note=note,
+                other=other,
+            )
+        )
+    found.sort(key=lambda n: n.recorded_at, reverse=True)
+    return found
+
+
+def next_infusion(infusions: Iterable[Infusion], as_of: datetime) -> Infusion | None:
+    """The first infusion still to come: planned, and scheduled after ``as_of``."""
+    return min(
+        (i for i in infusions if i.status == "planned" and i.scheduled_at > as_of),
+        key=lambda i: i.scheduled_at,
+        default=None,
     )
 
 
@@ -184,6 +241,9 @@ def mood_days(
     # adding and taking away floats drifts in the last bit, and that could flip a rounding.
     window: deque[float] = deque()
     window_days: deque[int] = deque()
+    # Means repeat (whole moods over a few check-ins): each is rounded once. Moods are never
+    # negative, so no -0.0 shares a key with 0.0 and rounds differently.
+    rounded: dict[float, float] = {}
     result = []
     start = first.toordinal()
     for ordinal in range(max(1, start - AVERAGE_DAYS + 1), last.toordinal() + 1):
@@ -196,10 +256,16 @@ def mood_days(
             window_days.append(ordinal)
             window.append(mean)
         if ordinal >= start:
-            average = (
-                round(sum(window) / len(window), 2) if len(window) >= AVERAGE_MIN_DAYS else None
-            )
-            mood = None if mean is None else round(mean, 2)
+            average = None
+            if len(window) >= AVERAGE_MIN_DAYS:
+                average = rounded.get(value := sum(window) / len(window))
+                if average is None:
+                    average = rounded[value] = round(value, 2)
+            mood = None
+            if mean is not None:
+                mood = rounded.get(mean)
+                if mood is None:
+                    mood = rounded[mean] = round(mean, 2)
             result.append(MoodDay(day, mood, count, average, day in infusion_days))
     return result
 

@@ -36,7 +36,7 @@ _GIVEN = "NOT deleted AND status <> 'cancelled' AND scheduled_at <= $2"
 
 async def patient_account(conn: Connection, access: Access) -> User:
     row = await conn.fetchrow(
-        """SELECT id, email, role, display_name, timezone, clinic_phone, created_at
+        """SELECT id, email, role, display_name, timezone, clinic_phone, created_at, language
              FROM users WHERE id = $1 AND role = 'patient'""",
         access.patient_id,
     )
@@ -78,6 +78,13 @@ class ReminderReach(msgspec.Struct, frozen=True, kw_only=True):
     # What became of it, as a word: a push service's status code is for the operator's log.
     last_failure_outcome: Outcome | None
     daily_reminder: bool | None  # None: the patient never set reminder preferences
+    # The last 14 days' reminders, as the devices reported them (migrations/0022): delivered,
+    # shown (only devices whose service worker reports it; Safari's declarative pushes do not),
+    # opened; and devices delivered to for 7 days since they last reported one shown.
+    delivered_reminders: int = 0
+    shown_reminders: int = 0
+    opened_reminders: int = 0
+    unseen_devices: int = 0
 
 
 async def reminder_reach(
@@ -94,7 +101,22 @@ async def reminder_reach(
                WHERE user_id = $1 AND outcome <> 'delivered'
                ORDER BY attempted_at DESC LIMIT 1) AS last_failure,
              (SELECT daily_checkin_time IS NOT NULL FROM reminder_prefs
-               WHERE patient_id = $1) AS daily""",
+               WHERE patient_id = $1) AS daily,
+             (SELECT count(DISTINCT o.reminder_id) FROM push_attempts a
+                JOIN push_outbox o ON o.id = a.outbox_id
+               WHERE a.user_id = $1 AND a.outcome = 'delivered' AND a.attempted_at > $2
+                 AND o.reminder_id IS NOT NULL) AS delivered_reminders,
+             (SELECT count(DISTINCT r.reminder_id) FROM reminder_receipts r
+               WHERE r.user_id = $1 AND r.event = 'shown' AND r.happened_at > $2)
+                 AS shown_reminders,
+             (SELECT count(DISTINCT r.reminder_id) FROM reminder_receipts r
+               WHERE r.user_id = $1 AND r.event = 'opened' AND r.happened_at > $2)
+                 AS opened_reminders,
+             (SELECT count(*) FROM push_subscriptions s
+               WHERE s.user_id = $1 AND s.last_success_at >= (
+                   SELECT max(r.happened_at) + interval '7 days' FROM reminder_receipts r
+                    WHERE r.user_id = $1 AND r.subscription_id = s.id AND r.event = 'shown'))
+                 AS unseen_devices""",
         access.patient_id,
         now - RECENT_FAILURES,
     )
@@ -110,6 +132,10 @@ async def reminder_reach(
         last_failure_at=None if failure is None else failure[0],
         last_failure_outcome=None if failure is None else failure[1],
         daily_reminder=row["daily"],
+        delivered_reminders=row["delivered_reminders"],
+        shown_reminders=row["shown_reminders"],
+        opened_reminders=row["opened_reminders"],
+        unseen_devices=row["unseen_devices"],
     )
 
 
@@ -131,19 +157,84 @@ class PatientRow(msgspec.Struct, frozen=True, kw_only=True):
     overview: PatientOverview
 
 
-async def clinician_overview(conn: Connection, clinician: User, now: datetime) -> list[PatientRow]:
-    """Every patient who shares with ``clinician``. First who they are (the shares); then their
-    data, only theirs, in four queries whatever their number (daily check-ins of the window and
+class ListCursor(msgspec.Struct, frozen=True):
+    """Where a page of the clinician's list starts: just after this patient in name order, or
+    (``backward``) just before them."""
+
+    patient_id: UUID
+    backward: bool = False
+
+
+# The patients a clinician may read the clinical data of, once each, with the list's sort key (by
+# name, then by id: names repeat): those who share with them, and those who share with a care
+# team of theirs in which their roles grant clinical reading (prescriber, nurse: RIGHTS in
+# server/domain/clinic.py; the database's "clinical" right, migrations/0023). A patient shared
+# both ways is one row, since the earlier share. Row-level security lets the clinician's request
+# read these users rows and these shares, and no others.
+_SHARED = """WITH shared AS (
+                  SELECT patient_id, min(since) AS since
+                    FROM (SELECT s.patient_id, s.accepted_at AS since FROM shares s
+                           WHERE s.clinician_id = $1 AND s.revoked_at IS NULL
+                          UNION ALL
+                          SELECT cs.patient_id, cs.created_at FROM clinic_shares cs
+                           WHERE cs.revoked_at IS NULL
+                             AND cs.clinic_id = ANY (
+                                 (SELECT afterglow_my_clinics('clinical'))::uuid[])) k
+                   GROUP BY patient_id)
+             SELECT u.id, u.display_name, u.timezone, u.created_at, sh.since AS accepted_at,
+                    lower(u.display_name) AS sort_name
+               FROM shared sh JOIN users u ON u.id = sh.patient_id
+              WHERE true"""
+
+
+async def shared_patients(
+    conn: Connection, clinician: User, *, limit: int, cursor: ListCursor | None = None
+) -> tuple[list[Any], bool] | None:
+    """A page of the patients ``clinician`` may read (a share of their own, or a care team's
+    share where their roles allow): up to ``limit`` in name order from the cursor on (keyset:
+    the page is found by its first patient's name, not by counting rows, so the pages neither
+    repeat nor skip anyone while the list stays as it is), and whether more follow in the
+    direction of travel. None when the cursor's patient is no longer on the list (their share
+    was withdrawn): their name, the page's place, is gone with them."""
+    if cursor is None:
+        rows = await conn.fetch(
+            f"{_SHARED} ORDER BY sort_name, u.id LIMIT $2", clinician.id, limit + 1
+        )
+    else:
+        way, order = ("<", "DESC") if cursor.backward else (">", "ASC")
+        # The cursor's patient is looked up on the list itself (a join, not a users row alone):
+        # a patient the clinician no longer reads is no place in it.
+        rows = await conn.fetch(
+            f"""{_SHARED}
+                  AND (lower(u.display_name), u.id) {way} (
+                      SELECT lower(b.display_name), b.id
+                        FROM shared bs JOIN users b ON b.id = bs.patient_id
+                       WHERE b.id = $2)
+                ORDER BY sort_name {order}, u.id {order} LIMIT $3""",
+            clinician.id,
+            cursor.patient_id,
+            limit + 1,
+        )
+        if not rows and not await conn.fetchval(
+            f"SELECT EXISTS ({_SHARED} AND u.id = $2)", clinician.id, cursor.patient_id
+        ):
+            return None
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if cursor is not None and cursor.backward:
+        rows.reverse()
+    return rows, more
+
+
+async def clinician_overview(
+    conn: Connection, clinician: User, patients: list[Any], now: datetime
+) -> list[PatientRow]:
+    """The list's line for each of ``patients`` (a page from ``shared_patients``): their data,
+    only theirs, in four queries whatever their number (daily check-ins of the window and
     the 5 weeks before it, given infusions, PHQ-9s, and the lowest PHQ-9 before the window),
     each an index probe or a short index range per patient. What it costs beyond the window is
     bounded: 35 daily means more a patient (mood drops), the few infusions before it, and one
     aggregate over their PHQ-9s since the first infusion (relapse), read in the database."""
-    patients = await conn.fetch(
-        """SELECT u.id, u.display_name, u.timezone, u.created_at, s.accepted_at
-             FROM shares s JOIN users u ON u.id = s.patient_id
-            WHERE s.clinician_id = $1 AND s.revoked_at IS NULL""",
-        clinician.id,
-    )
     if not patients:
         return []
     ids = [p["id"] for p in patients]
@@ -305,17 +396,20 @@ async def _relapse_progress(
     among the list's PHQ-9s) and the lowest total before it, counted in the database, so the
     relapse rule need not read every PHQ-9 since the first infusion (domain.monitoring)."""
     treated = [p for p in ids if p in first_at]
+    # One pass over the index that carries the totals (migrations/0021): an index-only scan.
+    # Not a scalar subquery per patient: planned on its own, that one checks row-level
+    # security with an index probe of shares per questionnaire read (~45 a patient), where a
+    # join checks it against one hashed read of this clinician's shares (74,198 buffers → 1,684
+    # at 500 patients).
     rows = await conn.fetch(
-        """SELECT p.patient_id, l.taken_at AS until,
-                  (SELECT min(total) FROM assessments
-                    WHERE patient_id = p.patient_id AND instrument = 'phq9' AND NOT deleted
-                      AND taken_at >= p.first_at AND taken_at < l.taken_at) AS lowest
-             FROM unnest($1::uuid[], $2::timestamptz[]) AS p (patient_id, first_at)
-            CROSS JOIN LATERAL (
-                 SELECT taken_at FROM assessments
-                  WHERE patient_id = p.patient_id AND instrument = 'phq9' AND NOT deleted
-                    AND taken_at >= p.first_at AND taken_at < $3
-                  ORDER BY taken_at DESC LIMIT 1) l""",
+        """SELECT patient_id, until, min(total) FILTER (WHERE taken_at < until) AS lowest
+             FROM (SELECT a.patient_id, a.taken_at, a.total,
+                          max(a.taken_at) OVER (PARTITION BY a.patient_id) AS until
+                     FROM unnest($1::uuid[], $2::timestamptz[]) AS p (patient_id, first_at)
+                     JOIN assessments a
+                       ON a.patient_id = p.patient_id AND a.instrument = 'phq9'
+                      AND NOT a.deleted AND a.taken_at >= p.first_at AND a.taken_at < $3) s
+            GROUP BY patient_id, until""",
         treated,
         [first_at[p] for p in treated],
         since,

@@ -14,7 +14,12 @@ async def test_the_demo_clinic_shows_each_kind_of_course(
     async with pool.acquire() as conn:
         await create_demo_clinic(conn)
         logins = await create_demo_clinic(conn)  # running it again replaces it
-    assert [login.role for login in logins] == ["clinician"] + ["patient"] * 5
+    assert [login.role for login in logins] == ["clinician"] + ["patient"] * 5 + [
+        "admin",
+        "prescriber",
+        "nurse",
+        "front desk",
+    ]
     clinician = client_factory()
     response = await clinician.post(
         "/api/v1/auth/login", json={"email": CLINICIAN_EMAIL, "password": DEMO_PASSWORD}
@@ -22,7 +27,7 @@ async def test_the_demo_clinic_shows_each_kind_of_course(
     assert response.status_code == 200
     rows = {
         r["patient"]["display_name"]: r
-        for r in (await clinician.get("/api/v1/clinician/patients")).json()
+        for r in (await clinician.get("/api/v1/clinician/patients")).json()["items"]
     }
     assert len(rows) == 5
     first = next(iter(rows))

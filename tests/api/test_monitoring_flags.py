@@ -20,7 +20,7 @@ async def summary_of(clinician: Any, patient: Any) -> Any:
 async def list_line(clinician: Any, patient: Any) -> Any:
     response = await clinician.get("/api/v1/clinician/patients")
     assert response.status_code == 200, response.text
-    [line] = [r for r in response.json() if r["patient"]["id"] == patient.me["id"]]
+    [line] = [r for r in response.json()["items"] if r["patient"]["id"] == patient.me["id"]]
     return line
 
 

@@ -189,7 +189,7 @@ async def test_clinician_list_puts_flags_first_and_audits_each_patient(
 
     response = await clinician.get("/api/v1/clinician/patients")
     assert response.status_code == 200
-    rows = response.json()
+    rows = response.json()["items"]
     assert [r["patient"]["display_name"] for r in rows] == ["Zoe Flagged", "Aaron Calm"]
     zoe, aaron = rows
     assert zoe["flags"][0]["kind"] == "item9" and zoe["flags"][0]["day"] == days_ago(3).isoformat()
