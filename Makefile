@@ -18,7 +18,7 @@ SLOW_SUITES := tests/browser tests/faults tests/fuzz tests/newcomer
 LOCKED  := $(PY) -m pip install --quiet --require-hashes -r
 PROJECT := $(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 
-.PHONY: run demo test check lint bench worker clean
+.PHONY: run demo test check lint bench worker clean messages
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,20 @@ bench: $(VENV)/.test
 	bash scripts/install-browser.sh
 	bash scripts/install-bench-tools.sh
 	$(PY) -m bench
+
+# The message catalogues (README, "Languages"): every message of the Python, the templates and the
+# scripts (t("…")) extracted, and merged into each language's .po (new ones empty, to translate).
+# The .po files are committed; the app compiles them in memory at start (no .mo file).
+# Besides _() and N_(): server.i18n's gettext(language, message) and ngettext(language, one,
+# many, n), t("…") in the scripts, and the `detail` of a problem response where an error is
+# raised (tests/unit/test_catalogue.py reads this line).
+MESSAGE_KEYWORDS := -k gettext:2 -k ngettext:2,3 -k t -k InvalidField:2 -k UnknownLanguage:2 -k AppError:1 -k NotFound:1 \
+	-k Forbidden:1 -k Conflict:1 -k NotSignedIn:1 -k TooManyAttempts:1
+messages: $(VENV)/.runtime
+	$(VENV)/bin/pybabel -q extract -F babel.cfg $(MESSAGE_KEYWORDS) --add-comments=TRANSLATORS: \
+		--width=100 -o $(VENV)/messages.pot .
+	$(VENV)/bin/pybabel -q update -i $(VENV)/messages.pot -d server/locale --width=100 \
+		--no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -25,22 +25,36 @@ import msgspec
 from server import db
 from server.config import Settings
 from server.db import Connection
-from server.domain.accounts import User
+from server.domain.accounts import Access, User
+from server.domain.chair import SessionRecordIn, Vitals
 from server.domain.checkins import CheckInContent
+from server.domain.companions import ChecklistIn, CompanionIn
+from server.domain.courses import Course, CoursePlan
 from server.domain.infusions import InfusionContent
 from server.domain.instruments import AssessmentContent
 from server.domain.logbook import ASSESSMENTS, CHECKINS, INFUSIONS, Entry, LogKind
 from server.domain.records import SideEffect
 from server.domain.sharing import code_hash, new_code
-from server.services import logbook, mfa, passwords
+from server.services import chair, companions, courses, logbook, mfa, passwords
 from server.services.access import own_access
-from server.store import audit
+from server.store import audit, entries
+from server.store import clinic_requests as request_store
+from server.store import clinics as clinic_store
 from server.store import shares as share_store
 from server.store import users as user_store
 from server.timeutil import local_day, utc_now
 
 DEMO_PASSWORD = "afterglow-demo"  # noqa: S105 (documented; demo accounts only)
 CLINICIAN_EMAIL = "demo.clinician@example.org"
+# A clinic's care team (issue 15), beside the single doctor above: every demo patient shares
+# with both, so the clinician's own pages stay as they were.
+CLINIC_NAME = "Riverside Clinic (demo)"
+TEAM = (
+    ("admin", "Ada Admin", "demo.admin@example.org"),
+    ("prescriber", "Dr. Omar Haddad", "demo.prescriber@example.org"),
+    ("nurse", "Nia Okafor", "demo.nurse@example.org"),
+    ("front_desk", "Frank Dube", "demo.frontdesk@example.org"),
+)
 DAYS = 90
 INDUCTION = (0, 3, 7, 10, 14, 17)  # days after the first infusion: Monday/Thursday, 3 weeks
 
@@ -60,6 +74,7 @@ class DemoPatient(msgspec.Struct, frozen=True, kw_only=True):
     harsh_side_effects: bool = False
     maintenance: tuple[int, ...] = ()  # days before today of later single infusions
     next_planned: int | None = None  # days from today of a planned infusion
+    language: str = "en"  # what they read Afterglow in (issue 18)
 
 
 PATIENTS = (
@@ -80,6 +95,7 @@ PATIENTS = (
         name="Daniel Reyes",
         email="demo.daniel@example.org",
         timezone="America/Chicago",
+        language="es",
         first_infusion=55,
         start_phq9=19,
         end_phq9=12,
@@ -174,6 +190,41 @@ def _side_effects(since: int | None, harsh: bool, rng: random.Random) -> list[Si
     return [SideEffect("headache", 1)] if rng.random() < 0.25 else []
 
 
+# What patients write, by days since the last infusion (None: before the first, or 3+ after).
+NOTES: dict[int | None, tuple[str, ...]] = {
+    0: (
+        "Floaty for about an hour after the session, fine by dinner.",
+        "Felt detached during the drive home (my sister drove). Better now.",
+        "Nausea in the car, the ginger tea helped.",
+    ),
+    1: (
+        "Woke up lighter than I have in months. Went for a walk.",
+        "Headache in the morning, gone by lunch.",
+        "Clearer today. Called my brother for the first time in weeks.",
+    ),
+    None: (
+        "Bad night, woke at 4 and could not get back to sleep.",
+        "Work was heavy. Skipped the gym again.",
+        "An ordinary day, which is something.",
+        "Low since Sunday. Not unsafe, just flat.",
+    ),
+}
+OTHER_EFFECTS = ("ringing in my ears", "tingling lips", "dry mouth")
+
+
+def _words(since: int | None, rng: random.Random) -> tuple[str | None, list[SideEffect]]:
+    """A note now and then, and an "Other" side effect in the patient's words after a session
+    (their own random stream, so the rest of the demo stays as it was)."""
+    pool = NOTES[since if since in (0, 1) else None]
+    note = rng.choice(pool) if rng.random() < 0.14 else None
+    other = (
+        [SideEffect("other", 1, rng.choice(OTHER_EFFECTS))]
+        if since in (0, 1) and rng.random() < 0.2
+        else []
+    )
+    return note, other
+
+
 async def _log(conn: Connection, user: User, kind: LogKind, content: Any, now: datetime) -> None:
     """Through the app's own write path, as if the patient had logged it."""
     entry = Entry(id=uuid4(), patient_id=user.id, zone=user.zone, updated_at=now)
@@ -219,6 +270,7 @@ async def _log_patient(
             return 0.0
         return 1 - ago / spec.first_infusion
 
+    words_rng = random.Random(spec.email)
     for ago in range(DAYS - 1, spec.logs_until - 1, -1):
         day = today - timedelta(days=ago)
         given = [d for d in infusion_days if d >= ago]
@@ -231,6 +283,7 @@ async def _log_patient(
         skipped = since != 0 and rng.random() < 0.07
         if skipped or (ago == 0 and datetime.now(zone).hour < 20):
             continue
+        note, other = _words(since, words_rng)
         await _log(
             conn,
             user,
@@ -241,7 +294,8 @@ async def _log_patient(
                 anxiety=max(0, min(10, round(9 - mood + rng.gauss(0, 1)))),
                 energy=max(0, min(10, round(mood + rng.gauss(0, 1)))),
                 sleep_hours=round(max(3.0, min(10.0, 6.5 + rng.gauss(0, 1))) * 2) / 2,
-                side_effects=_side_effects(since, spec.harsh_side_effects, rng),
+                note=note,
+                side_effects=_side_effects(since, spec.harsh_side_effects, rng) + other,
             ),
             now,
         )
@@ -272,8 +326,9 @@ async def create_demo_clinic(
     conn: Connection, *, seed: int = 7, progress: Callable[[str], None] = lambda _: None
 ) -> list[DemoLogin]:
     """Replace the demo accounts with a fresh clinic; returns the logins."""
-    emails = [CLINICIAN_EMAIL, *(p.email for p in PATIENTS)]
+    emails = [CLINICIAN_EMAIL, *(p.email for p in PATIENTS), *(t[2] for t in TEAM)]
     await conn.execute("DELETE FROM users WHERE lower(email) = ANY($1::text[])", emails)
+    await conn.execute("DELETE FROM clinics WHERE name = $1", CLINIC_NAME)
     password_hash = await passwords.hash_password(DEMO_PASSWORD)
     rng = random.Random(seed)
     clinician = await user_store.create_user(
@@ -294,6 +349,7 @@ async def create_demo_clinic(
                 password_hash=password_hash,
                 display_name=spec.name,
                 timezone=spec.timezone,
+                language=spec.language,
             )
             # The account is as old as the log, so adherence counts the whole 90 days.
             created = await conn.fetchval(
@@ -305,8 +361,55 @@ async def create_demo_clinic(
             user = msgspec.structs.replace(user, created_at=created)
             await _log_patient(conn, user, spec, local_day(utc_now(), user.zone), rng)
             await _share(conn, user, clinician)
+            await _infusion_day(conn, user, clinician, spec)
         progress(spec.name)
         logins.append(DemoLogin("patient", spec.name, spec.email))
+    logins += await _care_team(conn, password_hash)
+    return logins
+
+
+async def _care_team(conn: Connection, password_hash: str) -> list[DemoLogin]:
+    """The clinic: an admin, a prescriber, a nurse and a front desk; every demo patient shares
+    with the whole team, two have open requests, and their infusions are its schedule."""
+    clinic_id = await clinic_store.create_clinic(conn, CLINIC_NAME)
+    await conn.execute(
+        """UPDATE clinics SET phone = '+1 555 0100',
+                  pre_session_instructions = 'Nothing to eat for 4 hours before your session. '
+                      || 'Bring a list of your medicines and someone to drive you home.'
+            WHERE id = $1""",
+        clinic_id,
+    )
+    logins = []
+    for role, name, email in TEAM:
+        member = await user_store.create_user(
+            conn,
+            email=email,
+            role="clinician",
+            password_hash=password_hash,
+            display_name=name,
+            timezone="America/New_York",
+        )
+        await clinic_store.add_member(conn, clinic_id, member.id, [role])
+        logins.append(DemoLogin(role.replace("_", " "), name, email))
+    patients = await conn.fetch(
+        "SELECT id FROM users WHERE lower(email) = ANY($1::text[]) ORDER BY display_name",
+        [p.email for p in PATIENTS],
+    )
+    for row in patients:
+        await clinic_store.start_team_share(conn, clinic_id, row["id"])
+    asks = (
+        ("appointment", "Could I book my next maintenance session for next week?", "Mornings"),
+        ("medication", "Should I still hold my evening dose the day before a session?", None),
+    )
+    for row, (kind, message, when) in zip(patients, asks, strict=False):
+        await request_store.send(
+            conn,
+            clinic_id=clinic_id,
+            patient_id=row["id"],
+            kind=kind,
+            message=message,
+            preferred_times=when,
+        )
     return logins
 
 
@@ -339,6 +442,93 @@ async def _share(conn: Connection, patient: User, clinician: User) -> UUID:
     return share.id
 
 
+async def _infusion_day(
+    conn: Connection, patient: User, clinician: User, spec: DemoPatient
+) -> None:
+    """Infusion day (issue 16): the induction as a course, a chair record of each of its
+    sessions (vital signs three times), a maintenance course after it, and the next session's
+    ride home (a companion asked, or a rideshare)."""
+    rng = random.Random(f"{spec.email}/chair")
+    access = Access(patient_id=patient.id, viewer=clinician, as_="clinician")
+    logged = await entries.in_range(conn, INFUSIONS, access, None, None)
+    upcoming = [i for i in logged if i.status == "planned"]
+    if upcoming:
+        ride = (
+            ChecklistIn(ride="person", companion=CompanionIn(name="Ana", email="ana@example.org"))
+            if rng.random() < 0.5
+            else ChecklistIn(ride="rideshare", instructions_read=True)
+        )
+        await companions.checklist_on(
+            conn, own_access(patient), upcoming[0], ride, utc_now(), clinic="Riverside Clinic"
+        )
+    if spec.first_infusion is None:
+        return
+    given = sorted((i for i in logged if i.status == "completed"), key=lambda i: i.scheduled_at)
+    induction = given[: len(INDUCTION)]
+    first = induction[0].scheduled_at
+    course = Course(
+        id=uuid4(),
+        patient_id=patient.id,
+        kind="induction",
+        drug="iv_ketamine",
+        sessions=len(induction),
+        every_days=3,
+        first_at=first,
+        duration_minutes=40,
+        planned_by=clinician.id,
+        created_at=first - timedelta(days=7),
+    )
+    await courses.adopt_sessions(conn, access, course, [i.id for i in induction])
+    weight = rng.randrange(58, 95)
+    for session in induction:
+        start = session.scheduled_at
+        base = rng.randrange(118, 146)
+        await chair.record_on(
+            conn,
+            access,
+            session.id,
+            SessionRecordIn(
+                drug="iv_ketamine",
+                started_at=start,
+                ended_at=start + timedelta(minutes=40),
+                weight_kg=weight,
+                dose_mg_per_kg=0.5,
+                before=Vitals(systolic=base, diastolic=base - 44, heart_rate=rng.randrange(62, 84)),
+                during=Vitals(
+                    systolic=base + rng.randrange(8, 24),
+                    diastolic=base - 40,
+                    heart_rate=rng.randrange(72, 96),
+                ),
+                discharge=Vitals(
+                    systolic=base + rng.randrange(0, 6),
+                    diastolic=base - 43,
+                    heart_rate=rng.randrange(62, 80),
+                ),
+                dissociation=rng.randrange(2, 8),
+                feeling=rng.randrange(5, 9),
+                discharged_at=start + timedelta(minutes=rng.randrange(80, 110)),
+                left_with="Ana (sister)" if rng.random() < 0.6 else "Rideshare",
+            ),
+        )
+    if not upcoming:
+        return
+    later = local_day(upcoming[0].scheduled_at, patient.zone) + timedelta(days=28)
+    await courses.plan_on(
+        conn,
+        access,
+        patient,
+        CoursePlan(
+            kind="maintenance",
+            drug="iv_ketamine",
+            sessions=3,
+            every_days=28,
+            first_at=_at(later, 10, 0, patient.zone),
+            duration_minutes=40,
+        ),
+        utc_now(),
+    )
+
+
 async def run(settings: Settings) -> int:
     """The ``demo-data`` command: migrate, build the clinic, print the logins."""
     url = await db.database_url(settings)
@@ -363,7 +553,10 @@ async def run(settings: Settings) -> int:
     print(f"\nDemo clinic ready. Every demo account's password is: {DEMO_PASSWORD}")
     for login in logins:
         print(f"  {login.role:<9} {login.name:<18} {login.email}")
-    print("Sign in at /login: the clinician sees the patient list at /clinician.")
+    print(
+        "Sign in at /login: the clinician sees the patient list at /clinician; the clinic's "
+        "care team (demo.admin, demo.prescriber, demo.nurse, demo.frontdesk) works at /clinic."
+    )
     if secret is None:
         print(
             "Two-step sign-in is optional here (AFTERGLOW_CLINICIAN_MFA=optional, the dev "

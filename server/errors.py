@@ -13,6 +13,8 @@ from typing import Any, TypeVar, get_args
 import asyncpg
 import msgspec
 
+from server.i18n import DEFAULT, N_, gettext
+
 T = TypeVar("T")
 
 
@@ -68,7 +70,7 @@ class InvalidField(AppError):
 class NotSignedIn(AppError):
     status = 401
 
-    def __init__(self, detail: str = "Sign in first.") -> None:
+    def __init__(self, detail: str = N_("Sign in first.")) -> None:
         super().__init__(detail)
 
 
@@ -83,7 +85,7 @@ class Forbidden(AppError):
 class NotFound(AppError):
     status = 404
 
-    def __init__(self, detail: str = "Not found.", *, field: str | None = None) -> None:
+    def __init__(self, detail: str = N_("Not found."), *, field: str | None = None) -> None:
         super().__init__(detail, field=field)
 
 
@@ -92,7 +94,7 @@ class SecondFactorRequired(Forbidden):
     data until they set one up."""
 
     type = PROBLEM_TYPES + "mfa-required"
-    said = (
+    said = N_(
         "Set up a second factor (an authenticator app) before you open patient data: "
         "go to /mfa/setup."
     )
@@ -102,7 +104,7 @@ class ReauthenticationRequired(Forbidden):
     """A step that asks its owner to prove who they are again (services/reauthentication.py)."""
 
     type = PROBLEM_TYPES + "reauthentication-required"
-    said = (
+    said = N_(
         "Confirm it is you first: enter your password (or a code from your authenticator "
         "app) again."
     )
@@ -139,6 +141,17 @@ class Problem(msgspec.Struct, omit_defaults=True):
     request_id: str | None = None
 
 
+def problem_in(problem: Problem, language: str) -> Problem:
+    """``problem`` as its reader reads it: each ``detail`` in their language when the catalogue
+    has it (a message made of values, or msgspec's own words, stays as written)."""
+    if language == DEFAULT:
+        return problem
+    errors = problem.errors and [
+        FieldError(field=e.field, detail=gettext(language, e.detail)) for e in problem.errors
+    ]
+    return msgspec.structs.replace(problem, detail=gettext(language, problem.detail), errors=errors)
+
+
 def problem_of(exc: AppError) -> Problem:
     return Problem(
         title=title_of(exc.status),
@@ -161,8 +174,8 @@ def title_of(status: int) -> str:
 _AT_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
 _NAMED = re.compile(r"^Object (missing required|contains unknown) field `([^`]*)`")
 _HUMANE = {
-    "missing required": "This field is required.",
-    "contains unknown": "This field is not allowed.",
+    "missing required": N_("This field is required."),
+    "contains unknown": N_("This field is not allowed."),
 }
 
 

@@ -17,9 +17,11 @@ from server.errors import (
     FieldError,
     Problem,
     field_error,
+    problem_in,
     problem_of,
     title_of,
 )
+from server.i18n import N_, gettext, negotiate
 
 log = logging.getLogger("afterglow.errors")
 
@@ -50,13 +52,24 @@ def _field_errors(exc: ValidationException) -> list[FieldError]:
         base = "" if key in _LITESTAR_BODY or " - at `$" in message else str(key)
         error = field_error(message, base)
         if not message or message == "'data'":
-            error = FieldError(field=error.field, detail="The request body must be a JSON object.")
+            error = FieldError(
+                field=error.field, detail=N_("The request body must be a JSON object.")
+            )
         errors.append(FieldError(field=error.field or "body", detail=error.detail))
     return errors
 
 
+def reader_language(request: Request[Any, Any, Any]) -> str:
+    """Who reads the problem: the signed-in person's language, else the browser's."""
+    language = getattr(request.scope.get("user"), "language", None)
+    return language or negotiate(request.headers.get("accept-language"))
+
+
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The problem response for ``exc``, its ``detail`` in the reader's language."""
     from server.security import request_state
+
+    reader = reader_language(request)
 
     request_id = request_state(request.scope)["request_id"]
     while isinstance(exc, ExceptionGroup) and exc.exceptions:
@@ -64,11 +77,12 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         # the session arrives wrapped. Answer for what actually happened.
         exc = exc.exceptions[0]
     if isinstance(exc, AppError):
-        return problem_response(problem_of(exc), exc.headers)
+        return problem_response(problem_in(problem_of(exc), reader), exc.headers)
     if isinstance(exc, ValidationException):
         errors = _field_errors(exc)
         if not errors:
-            errors = [FieldError(field="body", detail="The request body is not valid JSON.")]
+            errors = [FieldError(field="body", detail=N_("The request body is not valid JSON."))]
+        errors = [FieldError(field=e.field, detail=gettext(reader, e.detail)) for e in errors]
         first = errors[0]
         detail = f"{first.field}: {first.detail}" if first.field != "body" else first.detail
         return problem_response(
@@ -79,6 +93,7 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     if isinstance(exc, HTTPException):
         status = exc.status_code
         detail = exc.detail if exc.detail and exc.detail != title_of(status) else _default(status)
+        detail = gettext(reader, detail)
         field = "body" if status == 400 else None  # a body that did not even parse
         return problem_response(
             Problem(title=title_of(status), status=status, detail=detail, field=field),
@@ -91,7 +106,9 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
                 title="Service Unavailable",
                 status=503,
                 request_id=request_id,
-                detail="The service is briefly unavailable. Nothing was lost; try again.",
+                detail=gettext(
+                    reader, N_("The service is briefly unavailable. Nothing was lost; try again.")
+                ),
             ),
             {"Retry-After": "5"},
         )
@@ -102,7 +119,10 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
             title="Internal Server Error",
             status=HTTP_500_INTERNAL_SERVER_ERROR,
             request_id=request_id,
-            detail=f"Something went wrong on our side. Quote request id {request_id} to support.",
+            detail=gettext(
+                reader,
+                N_("Something went wrong on our side. Quote request id {request_id} to support."),
+            ).format(request_id=request_id),
         )
     )
 
@@ -126,12 +146,12 @@ def _forget_rows(exc: BaseException) -> None:
 
 def _default(status: int) -> str:
     return {
-        401: "Sign in first.",
-        403: "This request is not allowed.",
-        404: "Not found.",
-        405: "This method is not allowed here.",
-        413: "The request body is too large.",
-        429: "Too many attempts. Wait a little and try again.",
+        401: N_("Sign in first."),
+        403: N_("This request is not allowed."),
+        404: N_("Not found."),
+        405: N_("This method is not allowed here."),
+        413: N_("The request body is too large."),
+        429: N_("Too many attempts. Wait a little and try again."),
     }.get(status, title_of(status) + ".")
 
 
@@ -145,6 +165,8 @@ _DOCUMENTED = {
     "404": "Not found, or not yours to see",
     "409": "Conflicts with what is stored",
     "413": "Body larger than 256 KiB",
+    "422": "A value that parsed but cannot be (a language Afterglow does not speak, a reading "
+    "no person could have); `field` names it",
     "429": "Too many attempts; see Retry-After",
     "503": "Database unavailable; see Retry-After",
 }

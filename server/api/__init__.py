@@ -7,8 +7,10 @@ from litestar.types import ControllerRouterHandler
 
 from server.api.alerts import ALERT_ROUTES
 from server.api.auth import AuthController, MeController
+from server.api.clinic import CLINIC_ROUTES
 from server.api.export import export_me
 from server.api.health import healthz, readyz
+from server.api.infusion_day import INFUSION_DAY_ROUTES
 from server.api.log import log_routes
 from server.api.mfa import SecondFactorController
 from server.api.passkeys import PASSKEY_ROUTES
@@ -38,4 +40,6 @@ def api_routes() -> list[ControllerRouterHandler]:
         *SHARE_ROUTES,
         *PATIENT_ROUTES,
         *ALERT_ROUTES,
+        *CLINIC_ROUTES,
+        *INFUSION_DAY_ROUTES,
     ]

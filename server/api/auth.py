@@ -19,6 +19,7 @@ from server.api.recovery import Accepted, Token
 from server.api.reminders import RemindersPatch, changes_of
 from server.config import Settings
 from server.domain.accounts import PASSWORD_MAX, User
+from server.i18n import Language, negotiate
 from server.security import session_cookie, session_token
 from server.services import accounts
 from server.services.sessions import NewSession
@@ -48,6 +49,9 @@ class RegisterIn(Input):
     password: Password
     display_name: Name
     timezone: Zone
+    # Unset: the language the browser asks for (Accept-Language), else English. Any other
+    # value than a language we speak is a 422 naming the field (checked by the service).
+    language: Any = msgspec.UNSET
 
 
 class LoginIn(Input):
@@ -74,6 +78,7 @@ class ProfilePatch(Input):
     display_name: Name | msgspec.UnsetType = msgspec.UNSET
     timezone: Zone | msgspec.UnsetType = msgspec.UNSET
     clinic_phone: Phone | msgspec.UnsetType | None = msgspec.UNSET
+    language: Any = msgspec.UNSET  # `en` or `es`; anything else a 422 naming the field
     reminders: RemindersPatch | msgspec.UnsetType = msgspec.UNSET
 
 
@@ -85,6 +90,7 @@ class Me(msgspec.Struct):
     timezone: str
     clinic_phone: str | None
     created_at: datetime
+    language: Language
 
 
 def me_of(user: User) -> Me:
@@ -115,6 +121,9 @@ class AuthController(Controller):
             display_name=data.display_name,
             timezone=data.timezone,
             address=client_address(request),
+            language=negotiate(request.headers.get("accept-language"))
+            if data.language is msgspec.UNSET
+            else data.language,
         )
         if made is None:
             return Response(Accepted(CHECK_EMAIL), status_code=HTTP_202_ACCEPTED)
@@ -214,7 +223,7 @@ class MeController(Controller):
     ) -> Me:
         profile = {
             name: value
-            for name in ("display_name", "timezone", "clinic_phone")
+            for name in ("display_name", "timezone", "clinic_phone", "language")
             if (value := getattr(data, name)) is not msgspec.UNSET
         }
         reminders = None if data.reminders is msgspec.UNSET else changes_of(data.reminders)

@@ -26,9 +26,9 @@ from server.domain.instruments import INSTRUMENTS, Instrument
 from server.domain.logbook import KINDS, LogKind, parse_entry_id
 from server.domain.safety import clinic_phone_for
 from server.errors import convert
-from server.services import logbook
+from server.security import ONE_TRIP
+from server.services import crisis, logbook
 from server.services.access import own_access
-from server.timeutil import local_day, utc_now
 from server.web import AppSettings, CurrentUser, DbPool, JSONBody, patients_only
 
 
@@ -55,42 +55,40 @@ def log_controller(kind: LogKind) -> type[Controller]:
         tags = ["log"]
         guards = [patients_only]
 
-        @put("/{entry_id:str}", status_code=HTTP_200_OK)
+        @put("/{entry_id:str}", status_code=HTTP_200_OK, opt={ONE_TRIP: True})
         async def put_entry(
             self,
+            request: Request[Any, Any, Any],
             entry_id: FromPath[str],
             data: JSONBody[body],
-            user: CurrentUser,
             pool: DbPool,
             settings: AppSettings,
         ) -> Response[shown]:
             """Create or replace the entry with this client-made id: 201 when new, else 200."""
-            stored, created = await logbook.put_entry(
+            stored, created, user = await logbook.put_own_entry(
                 pool,
-                own_access(user),
+                request.auth,
                 kind,
                 parse_entry_id(entry_id),
                 data,
-                zone=user.zone,
                 client_updated_at=data.updated_at,
             )
-            return Response(
-                kind.view(stored, clinic_phone(user, settings)),
-                status_code=HTTP_201_CREATED if created else HTTP_200_OK,
-            )
+            phone = clinic_phone(user, settings)
+            shown = await crisis.with_resources(pool, user, kind.view(stored, phone), phone)
+            return Response(shown, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
         @get("/{entry_id:str}")
         async def get_entry(
             self, entry_id: FromPath[str], user: CurrentUser, pool: DbPool, settings: AppSettings
         ) -> shown:
             found = await logbook.get_entry(pool, own_access(user), kind, parse_entry_id(entry_id))
-            return kind.view(found, clinic_phone(user, settings))
+            phone = clinic_phone(user, settings)
+            return await crisis.with_resources(pool, user, kind.view(found, phone), phone)
 
-        @get("")
+        @get("", opt={ONE_TRIP: True})
         async def list_entries(
             self,
             request: Request[Any, Any, Any],
-            user: CurrentUser,
             pool: DbPool,
             settings: AppSettings,
             first: Annotated[str | None, QueryParameter(name="from", max_length=10)] = None,
@@ -105,22 +103,21 @@ def log_controller(kind: LogKind) -> type[Controller]:
                 for name in kind.filters
                 if name in request.query_params
             }
-            items = await logbook.list_entries(
+            items, user = await logbook.list_own_entries(
                 pool,
-                own_access(user),
+                request.auth,
                 kind,
                 first=entries.parse_day(first, "from"),
                 last=entries.parse_day(last, "to"),
-                today=local_day(utc_now(), user.zone),
                 limit=limit + 1,
                 before=entries.read_page_token(cursor),
                 match=match,
             )
             page = entries.paginate(items, limit, logbook.moment_of(kind))
             phone = clinic_phone(user, settings)
-            return entries.Page(
-                items=[kind.view(item, phone) for item in page.items], next=page.next
-            )
+            shown = [kind.view(item, phone) for item in page.items]
+            items = await crisis.all_with_resources(pool, user, shown, phone)
+            return entries.Page(items=items, next=page.next)
 
         @delete("/{entry_id:str}", status_code=HTTP_204_NO_CONTENT)
         async def delete_entry(

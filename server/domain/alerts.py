@@ -23,6 +23,7 @@ from uuid import UUID
 import msgspec
 
 from server.domain.records import Assessment
+from server.i18n import N_
 
 AlertKind = Literal["item9", "relapse", "mood_drop", "persisting_severe_effect"]
 AlertState = Literal["open", "all"]
@@ -30,10 +31,10 @@ DETAIL_MAX = 500
 NOTE_MAX = 2000
 
 KIND_LABELS: dict[str, str] = {
-    "item9": "PHQ-9 item 9",
-    "relapse": "Relapse",
-    "mood_drop": "Mood drop",
-    "persisting_severe_effect": "Severe side effect persisting",
+    "item9": N_("PHQ-9 item 9"),
+    "relapse": N_("Relapse"),
+    "mood_drop": N_("Mood drop"),
+    "persisting_severe_effect": N_("Severe side effect persisting"),
 }
 
 

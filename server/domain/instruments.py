@@ -19,6 +19,7 @@ import msgspec
 from server.domain.checkins import AwareDateTime, check_moment
 from server.domain.records import InstrumentId
 from server.errors import InvalidField
+from server.i18n import Language
 
 Answer = Annotated[int, msgspec.Meta(ge=0, le=3)]
 
@@ -174,6 +175,120 @@ GAD7 = Instrument(
 
 INSTRUMENTS: dict[str, Instrument] = {PHQ9.id: PHQ9, GAD7.id: GAD7}
 
+# The published Spanish versions for the United States, verbatim: "PHQ-9 Spanish for the USA"
+# and "GAD-7 Spanish for the USA" (Pfizer's PHQ screeners, phqscreeners.com: the same
+# free-to-use source as the English, same attribution). They say "usted" where the rest of the
+# app says "tú": a validated instrument keeps its wording. The wording was checked against
+# copies of those forms in public projects (e.g. the Spanish items in Frontiers in Psychology
+# 2025, doi 10.3389/fpsyg.2025.1634804, table 2, in its "usted" form). Band names are ours.
+# Answers and scores do not depend on the language: only the words shown change.
+SPANISH: dict[str, str] = {
+    "Patient Health Questionnaire (PHQ-9)": "Cuestionario sobre la salud del paciente (PHQ-9)",
+    "Generalized Anxiety Disorder scale (GAD-7)": (
+        "Escala del trastorno de ansiedad generalizada (GAD-7)"
+    ),
+    PHQ9.question: (
+        "Durante las últimas 2 semanas, ¿qué tan seguido ha tenido molestias debido a los "
+        "siguientes problemas?"
+    ),
+    GAD7.question: (
+        "Durante las últimas 2 semanas, ¿qué tan seguido ha tenido molestias debido a los "
+        "siguientes problemas?"
+    ),
+    "Little interest or pleasure in doing things": "Poco interés o placer en hacer cosas",
+    "Feeling down, depressed, or hopeless": (
+        "Se ha sentido decaído(a), deprimido(a) o sin esperanzas"
+    ),
+    "Trouble falling or staying asleep, or sleeping too much": (
+        "Ha tenido dificultad para quedarse o permanecer dormido(a), o ha dormido demasiado"
+    ),
+    "Feeling tired or having little energy": "Se ha sentido cansado(a) o con poca energía",
+    "Poor appetite or overeating": "Sin apetito o ha comido en exceso",
+    PHQ9.items[5].text: (
+        "Se ha sentido mal con usted mismo(a) – o que es un fracaso o que ha quedado mal con "
+        "usted mismo(a) o con su familia"
+    ),
+    PHQ9.items[6].text: (
+        "Ha tenido dificultad para concentrarse en ciertas actividades, tales como leer el "
+        "periódico o ver la televisión"
+    ),
+    PHQ9.items[7].text: (
+        "¿Se ha movido o hablado tan lento que otras personas podrían haberlo notado? o lo "
+        "contrario – muy inquieto(a) o agitado(a) que ha estado moviéndose mucho más de lo normal"
+    ),
+    PHQ9.items[8].text: (
+        "Pensamientos de que estaría mejor muerto(a) o de lastimarse de alguna manera"
+    ),
+    PHQ9_DIFFICULTY.text: (
+        "Si marcó cualquiera de los problemas, ¿qué tanta dificultad le han dado estos problemas "
+        "para hacer su trabajo, encargarse de las tareas del hogar, o llevarse bien con otras "
+        "personas?"
+    ),
+    "Not difficult at all": "No ha sido difícil",
+    "Somewhat difficult": "Un poco difícil",
+    "Very difficult": "Muy difícil",
+    "Extremely difficult": "Extremadamente difícil",
+    "Feeling nervous, anxious, or on edge": (
+        "Se ha sentido nervioso(a), ansioso(a) o con los nervios de punta"
+    ),
+    "Not being able to stop or control worrying": (
+        "No ha sido capaz de parar o controlar su preocupación"
+    ),
+    "Worrying too much about different things": "Se ha preocupado demasiado por motivos diferentes",
+    "Trouble relaxing": "Ha tenido dificultad para relajarse",
+    "Being so restless that it is hard to sit still": (
+        "Se ha sentido tan inquieto(a) que no ha podido quedarse quieto(a)"
+    ),
+    "Becoming easily annoyed or irritable": "Se ha molestado o irritado fácilmente",
+    "Feeling afraid, as if something awful might happen": (
+        "Ha tenido miedo de que algo terrible fuera a pasar"
+    ),
+    "Not at all": "Ningún día",
+    "Several days": "Varios días",
+    "More than half the days": "Más de la mitad de los días",
+    "Nearly every day": "Casi todos los días",
+    "Minimal": "Mínima",
+    "Mild": "Leve",
+    "Moderate": "Moderada",
+    "Moderately severe": "Moderadamente grave",
+    "Severe": "Grave",
+    ATTRIBUTION: (
+        "PHQ-9 y GAD-7: desarrollados por los Dres. Robert L. Spitzer, Janet B.W. Williams, Kurt "
+        "Kroenke y colegas, con una subvención educativa de Pfizer Inc. No se requiere permiso "
+        "para reproducirlos, traducirlos, presentarlos o distribuirlos."
+    ),
+}
+
+
+def in_language(instrument: Instrument, language: str) -> Instrument:
+    """``instrument`` as a person reading ``language`` sees it: the published wording in that
+    language (English for any other), the same ids, values and cut-offs."""
+    if language != "es":
+        return instrument
+
+    def say(text: str) -> str:
+        return SPANISH.get(text, text)
+
+    def options(found: tuple[Option, ...]) -> tuple[Option, ...]:
+        return tuple(Option(o.value, say(o.label)) for o in found)
+
+    difficulty = instrument.difficulty
+    return msgspec.structs.replace(
+        instrument,
+        title=say(instrument.title),
+        question=say(instrument.question),
+        items=tuple(Item(i.number, say(i.text)) for i in instrument.items),
+        options=options(instrument.options),
+        bands=tuple(Band(b.id, say(b.label), b.min, b.max) for b in instrument.bands),
+        attribution=say(instrument.attribution),
+        difficulty=None
+        if difficulty is None
+        else msgspec.structs.replace(
+            difficulty, text=say(difficulty.text), options=options(difficulty.options)
+        ),
+    )
+
+
 # PHQ-9 item 9 asks about thoughts of death or self-harm; any answer above 0 needs a response.
 PHQ9_ITEM9_LOINC = "44260-8"
 SAFETY_ITEM = 9
@@ -222,6 +337,7 @@ class AssessmentContent(
     answers: Annotated[list[Answer], msgspec.Meta(max_length=50)]
     taken_at: AwareDateTime
     difficulty: Answer | None = None  # PHQ-9 item 10, never scored
+    language: Language | None = None  # the published version it was shown in (issue 18)
 
 
 def check_assessment(content: AssessmentContent, now: datetime) -> tuple[AssessmentContent, Score]:
@@ -237,5 +353,6 @@ def check_assessment(content: AssessmentContent, now: datetime) -> tuple[Assessm
         answers=list(content.answers),
         taken_at=check_moment(content.taken_at, now, "taken_at"),
         difficulty=content.difficulty,
+        language=content.language,
     )
     return canonical, result

@@ -13,6 +13,8 @@ from typing import Literal
 
 import msgspec
 
+from server.i18n import DEFAULT, N_, gettext
+
 Kind = Literal[
     "password_reset",
     "password_changed",
@@ -21,8 +23,15 @@ Kind = Literal[
     "sign_in_link",
     "alert",
     "alert_escalation",
+    "reminder_checkin",
+    "reminder_questionnaire",
+    "reminder_session_tomorrow",
+    "reminder_session_soon",
+    "reminder_home_safely",
+    "member_invitation",
+    "clinic_request",
 ]
-LinkPurpose = Literal["password_reset", "verify_email", "sign_in"]
+LinkPurpose = Literal["password_reset", "verify_email", "sign_in", "invitation"]
 
 # Words no email may contain, in any case, as part of any word ("depressed", "infusions").
 HEALTH_WORDS = (
@@ -39,6 +48,17 @@ HEALTH_WORDS = (
     "dissociat",
     "symptom",
     "side effect",
+    # The same in Spanish (issue 18): a Spanish-speaking patient's mail keeps the rule too.
+    "ketamina",
+    "depresi",
+    "ánimo",
+    "puntuaci",
+    "psiquiatr",
+    "terapi",
+    "disociaci",
+    "síntoma",
+    "efecto secundario",
+    "efectos secundarios",
 )
 _HEALTH = re.compile("|".join(re.escape(word) for word in HEALTH_WORDS), re.IGNORECASE)
 
@@ -93,6 +113,22 @@ KINDS: dict[str, MailKind] = {
         # pass (server/services/alerts.py).
         MailKind(name="alert", stale_after=timedelta(hours=24)),
         MailKind(name="alert_escalation", stale_after=timedelta(hours=24)),
+        # To someone a clinic's admin invites (no account yet): the token is the invitation's
+        # (server/services/team.py), minted as the message is written.
+        MailKind(
+            name="member_invitation",
+            stale_after=timedelta(days=7),
+            link="invitation",
+            link_lifetime=timedelta(days=7),
+        ),
+        MailKind(name="clinic_request", stale_after=timedelta(hours=24)),
+        # Email reminders (server/domain/fallback.py): queued by the worker with a stale time
+        # of their own (the reminder's, never inside quiet hours); stale_after is an upper bound.
+        MailKind(name="reminder_checkin", stale_after=timedelta(hours=3)),
+        MailKind(name="reminder_questionnaire", stale_after=timedelta(hours=3)),
+        MailKind(name="reminder_session_tomorrow", stale_after=timedelta(hours=6)),
+        MailKind(name="reminder_session_soon", stale_after=timedelta(hours=2)),
+        MailKind(name="reminder_home_safely", stale_after=timedelta(hours=8)),
     )
 }
 
@@ -117,68 +153,148 @@ def link(base_url: str, page: str, token: str) -> str:
 # token's link, to the page of _LINK_PAGES) and the link's lifetime in ``minutes`` or ``hours``.
 _WORDS: dict[Kind, tuple[str, tuple[str, ...]]] = {
     "password_reset": (
-        "Choose a new {sender} password",
+        N_("Choose a new {sender} password"),
         (
-            "Someone asked to choose a new password for the account with this email "
-            "address. To choose one, open this link within {minutes} minutes:",
+            N_(
+                "Someone asked to choose a new password for the account with this email "
+                "address. To choose one, open this link within {minutes} minutes:"
+            ),
             "{link}",
-            "The link works once. If you did not ask for it, ignore this message: your "
-            "password stays as it is.",
+            N_(
+                "The link works once. If you did not ask for it, ignore this message: your "
+                "password stays as it is."
+            ),
         ),
     ),
     "password_changed": (
-        "Your {sender} password was changed",
+        N_("Your {sender} password was changed"),
         (
-            "The password of your account was just changed, and every device that was "
-            "signed in was signed out.",
-            "If it was you, there is nothing more to do. If not, choose a new password now:",
+            N_(
+                "The password of your account was just changed, and every device that was "
+                "signed in was signed out."
+            ),
+            N_("If it was you, there is nothing more to do. If not, choose a new password now:"),
             "{base_url}/forgot",
         ),
     ),
     "verify_email": (
-        "Confirm your email address for {sender}",
+        N_("Confirm your email address for {sender}"),
         (
-            "To finish setting up your account, confirm this email address by opening "
-            "this link within {hours} hours:",
+            N_(
+                "To finish setting up your account, confirm this email address by opening "
+                "this link within {hours} hours:"
+            ),
             "{link}",
-            "If you did not create an account, ignore this message.",
+            N_("If you did not create an account, ignore this message."),
         ),
     ),
     "sign_in_link": (
-        "A link to sign in to {sender}",
+        N_("A link to sign in to {sender}"),
         (
-            "Someone tried to sign in to the account with this email address with a wrong "
-            "password many times, so signing in with the password is paused for a while. "
-            "To sign in now, open this link within {minutes} minutes:",
+            N_(
+                "Someone tried to sign in to the account with this email address with a wrong "
+                "password many times, so signing in with the password is paused for a while. "
+                "To sign in now, open this link within {minutes} minutes:"
+            ),
             "{link}",
-            "The link works once. If it was not you, you may want to choose a new password "
-            "at {base_url}/forgot",
+            N_(
+                "The link works once. If it was not you, you may want to choose a new password "
+                "at {base_url}/forgot"
+            ),
         ),
     ),
     "alert": (
-        "A patient needs your attention on {sender}",
+        N_("A patient needs your attention on {sender}"),
         (
-            "A patient who shares with you on {sender} needs your attention. Sign in to see it:",
+            N_(
+                "A patient who shares with you on {sender} needs your attention. Sign in to see it:"
+            ),
             "{base_url}/clinician",
         ),
     ),
     "alert_escalation": (
-        "An alert on {sender} has not been acknowledged",
+        N_("An alert on {sender} has not been acknowledged"),
         (
-            "A patient on {sender} needs attention, and none of the clinicians they share "
-            "with has acknowledged the alert in time. Please make sure one of them sees it. "
-            "Clinicians sign in at:",
+            N_(
+                "A patient on {sender} needs attention, and none of the clinicians they share "
+                "with has acknowledged the alert in time. Please make sure one of them sees it. "
+                "Clinicians sign in at:"
+            ),
             "{base_url}/clinician",
         ),
     ),
     "registration_attempt": (
-        "Someone tried to sign up for {sender} with your address",
+        N_("Someone tried to sign up for {sender} with your address"),
         (
-            "Someone tried to create a new account with this email address, which already has "
-            "one. Your account is unchanged.",
-            "If it was you, sign in at {base_url}/login",
-            "If you forgot your password, choose a new one at {base_url}/forgot",
-            "If it was not you, ignore this message.",
+            N_(
+                "Someone tried to create a new account with this email address, which already has "
+                "one. Your account is unchanged."
+            ),
+            N_("If it was you, sign in at {base_url}/login"),
+            N_("If you forgot your password, choose a new one at {base_url}/forgot"),
+            N_("If it was not you, ignore this message."),
+        ),
+    ),
+}
+_REMINDER_FOOT = N_(
+    "You get this email because you asked for reminders by email when your phone cannot be "
+    "reached. To stop them, turn off email reminders in Settings: {base_url}/settings"
+)
+_WORDS |= {
+    "reminder_checkin": (
+        N_("A reminder from {sender}"),
+        (
+            N_("It is time for your check-in. It takes a few seconds:"),
+            "{base_url}/?checkin",
+            _REMINDER_FOOT,
+        ),
+    ),
+    "reminder_questionnaire": (
+        N_("A reminder from {sender}"),
+        (N_("Your weekly questionnaire is ready:"), "{base_url}/?questionnaire", _REMINDER_FOOT),
+    ),
+    "reminder_session_tomorrow": (
+        N_("A reminder from {sender}"),
+        (
+            N_(
+                "Your session is tomorrow. Please arrange a ride home — no driving until the next "
+                "day after sleep. Your sessions:"
+            ),
+            "{base_url}/day-before",
+            _REMINDER_FOOT,
+        ),
+    ),
+    "reminder_session_soon": (
+        N_("A reminder from {sender}"),
+        (
+            N_("Your session starts in 2 hours. Remember your ride home. Your sessions:"),
+            "{base_url}/?sessions",
+            _REMINDER_FOOT,
+        ),
+    ),
+    # The question itself ("did you get home safely?") is asked in the app, not in the email.
+    "reminder_home_safely": (
+        N_("A reminder from {sender}"),
+        (N_("A quick question about yesterday:"), "{base_url}/day-before?home", _REMINDER_FOOT),
+    ),
+}
+_WORDS |= {
+    "member_invitation": (
+        N_("You are invited to join a care team on {sender}"),
+        (
+            N_(
+                "A clinic invites you to join its care team on {sender}. To choose your password "
+                "and join, open this link within {hours} hours:"
+            ),
+            "{link}",
+            N_("The link works once. If you did not expect it, ignore this message."),
+        ),
+    ),
+    "clinic_request": (
+        N_("A new request on {sender}"),
+        (
+            N_("A patient sent the clinic a request on {sender}. Sign in to read it:"),
+            "{base_url}/clinic/requests",
         ),
     ),
 }
@@ -186,12 +302,18 @@ _LINK_PAGES: dict[Kind, str] = {
     "password_reset": "reset",
     "verify_email": "verify",
     "sign_in_link": "login",
+    "member_invitation": "clinic/join",
 }
 
 
-def letter(kind: Kind, *, sender: str, base_url: str, token: str | None = None) -> Letter:
-    """The message of ``kind``; ``token`` is the link's, for the kinds that carry one."""
+def letter(
+    kind: Kind, *, sender: str, base_url: str, token: str | None = None, language: str = DEFAULT
+) -> Letter:
+    """The message of ``kind`` in the recipient's ``language``; ``token`` is the link's, for the
+    kinds that carry one."""
     subject, paragraphs = _WORDS[kind]
+    subject = gettext(language, subject)
+    paragraphs = tuple(gettext(language, p) for p in paragraphs)
     fields = {"sender": sender, "base_url": base_url}
     page = _LINK_PAGES.get(kind)
     if page is not None:

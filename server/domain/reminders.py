@@ -12,6 +12,9 @@ Rules, each decided here once:
   25 hours across a change); "two hours before" is two elapsed hours.
 - "The evening after" is 19:00 on the infusion's local day, or three hours after the session
   ends if that is later (recovery first).
+- "Did you get home safely?" (issue 16) is asked at 10:00 the local day after a session the
+  patient arranged a ride home for, until they answer; it follows no preference of its own
+  (the patient chose the ride), only the quiet hours.
 - Quiet hours (default 21:00–08:00): a reminder falling inside them moves to the end of the
   quiet hours. The two-hours-before reminder ignores them (a 07:00 session needs its 05:00
   reminder). Chosen daily and weekly times may not lie inside quiet hours at all.
@@ -19,6 +22,10 @@ Rules, each decided here once:
   never inside the next quiet hours, and never after the session it is about.
 - Payloads never carry health information: a neutral title and body, a URL inside the app and
   a tag. "Session" stands for infusion; the ride-home advice is logistics, not health data.
+- On the wire a reminder is a declarative Web Push message (``"web_push": 8030``): Safari 18.4+
+  shows it without running the service worker, and the service worker reads the same fields
+  elsewhere. Its navigate URL names the reminder (``r=``), so the page it opens can report
+  "opened" even where no service worker saw it (server/domain/push_message.py).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from server.errors import InvalidField
+from server.i18n import DEFAULT, N_, gettext
 
 Kind = Literal[
     "daily_checkin",
@@ -40,6 +48,7 @@ Kind = Literal[
     "infusion_day_before",
     "infusion_two_hours",
     "infusion_evening_after",
+    "infusion_home_safely",
 ]
 PLANNED_KINDS: Final[tuple[Kind, ...]] = (
     "daily_checkin",
@@ -47,6 +56,7 @@ PLANNED_KINDS: Final[tuple[Kind, ...]] = (
     "infusion_day_before",
     "infusion_two_hours",
     "infusion_evening_after",
+    "infusion_home_safely",
 )
 Urgency = Literal["very-low", "low", "normal", "high"]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -62,6 +72,7 @@ WEEKDAYS: Final[tuple[Weekday, ...]] = (
 
 EVENING_AFTER_AT = time(19, 0)
 EVENING_AFTER_MIN_GAP = timedelta(hours=3)  # after the session ends
+HOME_SAFELY_AT = time(10, 0)  # the day after the session
 TWO_HOURS = timedelta(hours=2)
 # How long after its (possibly shifted) time a reminder may still be delivered.
 STALE_AFTER: Final[dict[Kind, timedelta]] = {
@@ -70,6 +81,7 @@ STALE_AFTER: Final[dict[Kind, timedelta]] = {
     "infusion_day_before": timedelta(hours=6),
     "infusion_two_hours": TWO_HOURS,  # capped by the session start anyway
     "infusion_evening_after": timedelta(hours=3),
+    "infusion_home_safely": timedelta(hours=8),
 }
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _TAG = re.compile(r"^[a-z0-9-]{1,32}$")
@@ -91,33 +103,47 @@ class PushPayload(msgspec.Struct, frozen=True):
 
 
 PAYLOADS: Final[dict[Kind, PushPayload]] = {
-    "daily_checkin": PushPayload("Afterglow", "Time for your check-in", "/?checkin", "daily"),
+    "daily_checkin": PushPayload("Afterglow", N_("Time for your check-in"), "/?checkin", "daily"),
     "weekly_phq9": PushPayload(
-        "Afterglow", "Your weekly questionnaire is ready", "/?questionnaire", "weekly"
+        "Afterglow", N_("Your weekly questionnaire is ready"), "/?questionnaire", "weekly"
     ),
     "infusion_day_before": PushPayload(
         "Afterglow",
-        "Your session is tomorrow. Please arrange a ride home — "
-        "no driving until the next day after sleep.",
-        "/?sessions",
+        N_(
+            "Your session is tomorrow. Please arrange a ride home — "
+            "no driving until the next day after sleep."
+        ),
+        "/day-before?checklist",  # who drives you home (issue 16)
         "session",
     ),
     "infusion_two_hours": PushPayload(
         "Afterglow",
-        "Your session starts in 2 hours. Remember your ride home.",
+        N_("Your session starts in 2 hours. Remember your ride home."),
         "/?sessions",
         "session",
     ),
     "infusion_evening_after": PushPayload(
-        "Afterglow", "How are you feeling? A quick check-in helps.", "/?checkin", "evening"
+        "Afterglow", N_("How are you feeling? A quick check-in helps."), "/?checkin", "evening"
+    ),
+    # "Did you get home safely?" is asked in the app (the day-before page), not in the push.
+    "infusion_home_safely": PushPayload(
+        "Afterglow", N_("A quick question about yesterday."), "/day-before?home", "home"
     ),
 }
+
+
+def in_language(payload: PushPayload, language: str = DEFAULT) -> PushPayload:
+    """``payload`` as the patient reads it (users.language); the title is the app's name."""
+    return msgspec.structs.replace(payload, body=gettext(language, payload.body))
+
+
 URGENCY: Final[dict[Kind, Urgency]] = {
     "daily_checkin": "normal",
     "weekly_phq9": "low",
     "infusion_day_before": "normal",
     "infusion_two_hours": "high",
     "infusion_evening_after": "normal",
+    "infusion_home_safely": "normal",
 }
 
 
@@ -132,6 +158,11 @@ class ReminderPrefs(msgspec.Struct, frozen=True, kw_only=True):
     infusion_evening_after: bool = True
     quiet_hours_start: time | None = time(21, 0)
     quiet_hours_end: time | None = time(8, 0)
+    # Email reminders when no device can be reached (server/domain/fallback.py).
+    email_reminders: bool = False
+    # The moods the daily reminder's two actions save ("Good day", "Hard day"), 0-10.
+    good_day_mood: int = 7
+    hard_day_mood: int = 3
 
 
 class InfusionSlot(msgspec.Struct, frozen=True, kw_only=True):
@@ -141,6 +172,9 @@ class InfusionSlot(msgspec.Struct, frozen=True, kw_only=True):
     scheduled_at: datetime
     duration_minutes: int
     status: Literal["planned", "completed", "cancelled"]
+    # The patient arranged a ride home for it (the day-before checklist, issue 16) and has not
+    # yet said whether they got home safely: the day after, they are asked.
+    ask_home_safely: bool = False
 
 
 class Occurrence(msgspec.Struct, frozen=True, kw_only=True):
@@ -180,6 +214,12 @@ def check_prefs(prefs: ReminderPrefs, prefix: str = "") -> ReminderPrefs:
     if (prefs.weekly_phq9_day is None) != (prefs.weekly_phq9_time is None):
         missing = "weekly_phq9_day" if prefs.weekly_phq9_day is None else "weekly_phq9_time"
         raise InvalidField(prefix + missing, "Give both the day and the time, or neither.")
+    for field, mood in (
+        ("good_day_mood", prefs.good_day_mood),
+        ("hard_day_mood", prefs.hard_day_mood),
+    ):
+        if not 0 <= mood <= 10:
+            raise InvalidField(prefix + field, "Choose a mood from 0 to 10.")
     for field, wall in (
         ("daily_checkin_time", prefs.daily_checkin_time),
         ("weekly_phq9_time", prefs.weekly_phq9_time),
@@ -368,5 +408,12 @@ def _for_infusion(
         ends = start + timedelta(minutes=infusion.duration_minutes)
         due = max(at_local(local.date(), EVENING_AFTER_AT, zone), ends + EVENING_AFTER_MIN_GAP)
         found = _occurrence("infusion_evening_after", key, due, prefs, zone)
+        if found:
+            yield found
+    if infusion.status in ("planned", "completed") and infusion.ask_home_safely:
+        day_after = local.date() + timedelta(days=1)
+        found = _occurrence(
+            "infusion_home_safely", key, at_local(day_after, HOME_SAFELY_AT, zone), prefs, zone
+        )
         if found:
             yield found

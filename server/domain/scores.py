@@ -31,10 +31,11 @@ from server.domain import monitoring
 from server.domain.flags import WORSE_BY
 from server.domain.monitoring import BASELINE_MIN, Progress, counted
 from server.domain.records import Assessment, Infusion
+from server.i18n import N_
 
 REMISSION_BELOW = monitoring.REMISSION_BELOW
 PARTIAL_FROM = -25.0  # % change from baseline at or below which a response is partial
-NO_BASELINE = "no baseline PHQ-9 before the first infusion"
+NO_BASELINE = N_("no baseline PHQ-9 before the first infusion")
 TWELVE_MONTHS = timedelta(days=365)
 CMS159_SLACK = timedelta(days=60)
 
@@ -91,7 +92,7 @@ def _point(a: Assessment) -> ScorePoint:
 
 def _baseline_note(phq9s: Sequence[Assessment], given: Sequence[Infusion]) -> str:
     if not given:
-        return "No infusion has been given yet, so there is no baseline."
+        return N_("No infusion has been given yet, so there is no baseline.")
     start = given[0]
     before = [a for a in counted(phq9s) if a.taken_at < start.scheduled_at]
     if not before:
@@ -129,7 +130,7 @@ def phq9_part(
     elif baseline.total < BASELINE_MIN:
         verdict_note = f"baseline PHQ-9 below {BASELINE_MIN}"
     elif latest is None or first_at is None or latest.taken_at < first_at:
-        verdict_note = "no PHQ-9 since the first infusion"
+        verdict_note = N_("no PHQ-9 since the first infusion")
     response = remission = partial = relapse = None
     if verdict_note is None and baseline is not None and latest is not None:
         response = latest.total * 2 <= baseline.total

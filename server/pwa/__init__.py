@@ -17,11 +17,17 @@ from litestar.response import Redirect
 from litestar.template.config import TemplateConfig
 
 from server.errors import NotSignedIn, SecondFactorRequired
+from server.pwa import language
+from server.pwa.chair import CHAIR_PAGES
+from server.pwa.clinic import CLINIC_PAGES
+from server.pwa.clinic_patient import CLINIC_PATIENT_PAGES
 from server.pwa.clinician import CLINICIAN_PAGES
+from server.pwa.day_before import DAY_BEFORE_PAGES
 from server.pwa.mfa import MFA_PAGES, SETUP
 from server.pwa.pages import PAGES
 from server.pwa.passkeys import PASSKEY_PAGES
 from server.pwa.recovery import RECOVERY_PAGES
+from server.pwa.ride import RIDE_PAGES
 from server.pwa.sharing import SHARING_PAGES
 from server.pwa.shell import SHELL_ROUTES
 from server.web import WrongRole
@@ -32,8 +38,11 @@ __all__ = ["TEMPLATES_DIR", "pwa_router", "template_config"]
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
-    """Jinja2 with autoescaping; templates/base.html is the layout every page extends."""
-    return TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine)
+    """Jinja2 with autoescaping and the i18n extension (server/pwa/language.py);
+    templates/base.html is the layout every page extends."""
+    return TemplateConfig(
+        directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=language.install
+    )
 
 
 def _sign_in(request: Request[Any, Any, Any], _: NotSignedIn) -> Response[Any]:
@@ -56,12 +65,20 @@ def pwa_router() -> Router:
         route_handlers=[
             *PAGES,
             *RECOVERY_PAGES,
+            *RIDE_PAGES,
             *SHELL_ROUTES,
             *CLINICIAN_PAGES,
+            *CHAIR_PAGES,
+            *DAY_BEFORE_PAGES,
+            *CLINIC_PAGES,
+            *CLINIC_PATIENT_PAGES,
             *SHARING_PAGES,
             *MFA_PAGES,
             *PASSKEY_PAGES,
+            *language.LANGUAGE_ROUTES,
         ],
+        before_request=language.before_page,
+        after_request=language.after_page,
         exception_handlers={
             NotSignedIn: _sign_in,
             WrongRole: _home,

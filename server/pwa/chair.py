@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_skeleton
+from babel.dates import format_datetime
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
@@ -23,6 +23,7 @@ from server.domain.records import Infusion
 from server.domain.summary import Summary
 from server.errors import AppError, convert
 from server.i18n import N_, current, gettext
+from server.pwa import findings
 from server.services import chair
 from server.services.chair import ChairPage
 from server.timeutil import utc_now
@@ -125,7 +126,7 @@ def _session_when(local: datetime) -> str:
     """ "Tue 3 Mar 2026, 09:00" in the reader's language."""
     language = current()
     if language != "en":
-        return format_skeleton("yMMMEdHm", local, locale=language)
+        return format_datetime(local, "EEE d MMM y, HH:mm", locale=language)
     return local.strftime("%a %-d %b %Y, %H:%M")
 
 
@@ -201,7 +202,7 @@ async def chair_save(
             raise
         field = f" ({exc.field})" if exc.field else ""
         values = {**_values(page), **{k: v for k, v in data.items() if isinstance(v, str)}}
-        context = _context(page, user, error=f"{exc.detail}{field}", values=values)
+        context = _context(page, user, error=f"{_(exc.detail)}{field}", values=values)
         return Template("clinician/chair.html", context=context, status_code=exc.status)
     return Redirect(f"{request.url.path}?saved=1", status_code=HTTP_303_SEE_OTHER)
 
@@ -221,7 +222,7 @@ def infusion_day_context(summary: Summary) -> dict[str, Any]:
                 "baseline": "—" if c.phq9.baseline is None else c.phq9.baseline,
                 "latest": "—" if c.phq9.latest is None else c.phq9.latest,
                 "verdict": _verdict(c.phq9.response, c.phq9.remission, c.phq9.relapse),
-                "note": c.phq9.verdict_note,
+                "note": findings.in_words(_(c.phq9.verdict_note)) if c.phq9.verdict_note else None,
             }
             for c in summary.courses
         ],

@@ -266,7 +266,7 @@ def clinician_scores(summary: Summary) -> Figure:
             _("PHQ-9 baseline {value} on {day};").format(value=phq9.baseline, day=phq9.baseline_day)
             + " "
             if phq9.baseline is not None
-            else _(phq9.baseline_note or "") + " "
+            else (_(phq9.baseline_note) + " " if phq9.baseline_note else "")
         )
         + (
             _("latest {value} on {day}").format(value=phq9.latest, day=phq9.latest_day)

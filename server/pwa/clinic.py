@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import msgspec
 import segno
-from babel.dates import format_skeleton
+from babel.dates import format_date, format_datetime
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, QueryParameter
@@ -31,7 +31,7 @@ from server.domain.clinic import (
     roles_label,
 )
 from server.errors import AppError, InvalidField
-from server.i18n import current
+from server.i18n import current, gettext
 from server.pwa import flash
 from server.pwa.clinic_settings import SETTINGS_PAGES
 from server.security import session_cookie
@@ -64,14 +64,14 @@ def _page(name: str, user: Any, page: str, **context: Any) -> Template:
 def _when(moment: datetime, user: Any) -> str:
     local = moment.astimezone(user.zone)
     if current() != "en":
-        return format_skeleton("MMMEdHm", local, locale=current())
+        return format_datetime(local, "EEE d MMM, HH:mm", locale=current())
     return f"{local:%a} {local:%b} {local.day}, {local:%H:%M}"
 
 
 def _day_label(day: date) -> str:
     """A schedule day's heading, "Monday Mar 2", in the reader's language."""
     if current() != "en":
-        return format_skeleton("MMMMEEEEd", day, locale=current())
+        return format_date(day, "EEEE d MMM", locale=current())
     return f"{day:%A} {day:%b} {day.day}"
 
 
@@ -214,7 +214,7 @@ async def join(pool: DbPool, settings: AppSettings, data: Form) -> Template | Re
             context={
                 "user": None,
                 "page": "clinic-join",
-                "error": error.detail,
+                "error": gettext(current(), error.detail),
                 "field": error.field,
             },
             status_code=error.status,

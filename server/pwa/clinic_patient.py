@@ -21,7 +21,7 @@ from litestar.types import ControllerRouterHandler
 
 from server.domain.clinic import REQUEST_LABELS, RIGHTS, ROLE_LABELS, STATUS_LABELS
 from server.errors import AppError
-from server.i18n import N_
+from server.i18n import N_, current, gettext
 from server.services import clinic_requests, team
 from server.services.clinic_requests import NewRequest
 from server.web import AppSettings, CurrentUser, DbPool, client_address, patients_only
@@ -81,7 +81,7 @@ async def consent_screen(
     try:
         invitation = await team.patient_invitation(pool, user, token)
     except AppError as error:
-        return _join_page(settings, error=error.detail)
+        return _join_page(settings, error=gettext(current(), error.detail))
     return _join_page(
         settings,
         consent=True,
@@ -100,7 +100,7 @@ async def consent(
     try:
         await team.consent(pool, user, data.get("token", "")[:100], client_address(request))
     except AppError as error:
-        return _join_page(settings, error=error.detail)
+        return _join_page(settings, error=gettext(current(), error.detail))
     return Redirect("/sharing", status_code=HTTP_303_SEE_OTHER)
 
 

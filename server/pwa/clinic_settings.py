@@ -16,6 +16,7 @@ from litestar.types import ControllerRouterHandler
 
 from server.domain.clinic import COUNTRY_LABELS, ROLE_LABELS
 from server.errors import InvalidField
+from server.i18n import current, gettext
 from server.services import team
 from server.services.team import SettingsForm
 from server.web import AppSettings, CurrentUser, DbPool, clinicians_only
@@ -67,7 +68,7 @@ async def save_settings(
             context={
                 "user": user,
                 "page": "clinic-settings",
-                "error": error.detail,
+                "error": gettext(current(), error.detail),
                 "field": error.field,
                 **_settings_context(echo, defaults=settings),
             },

@@ -11,7 +11,6 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_skeleton
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, Parameter
@@ -28,7 +27,7 @@ from server.domain.scores import NO_BASELINE, Phq9Part
 from server.domain.summary import Summary
 from server.errors import AppError
 from server.i18n import N_, current, gettext, ngettext
-from server.pwa import charts
+from server.pwa import charts, dates, findings
 from server.pwa.chair import infusion_day_context
 from server.pwa.pages import SIDE_EFFECT_LABELS
 from server.services import alerts, clinic
@@ -94,6 +93,11 @@ def _(message: str) -> str:
     return gettext(current(), message)
 
 
+def _note(note: str | None) -> str:
+    """A domain note (why there is no baseline, no verdict) in the reader's language."""
+    return findings.in_words(_(note)) if note else ""
+
+
 def _band(band: str | None) -> str:
     """A severity band's name in the reader's language (the instruments' own wording)."""
     instruments = (in_language(PHQ9, current()), in_language(GAD7, current()))
@@ -101,30 +105,14 @@ def _band(band: str | None) -> str:
 
 
 def _when(moment: datetime | None, zone: ZoneInfo) -> str:
-    if moment is None:
-        return _("never")
-    local = moment.astimezone(zone)
-    language = current()
-    if language != "en":
-        return format_skeleton("yMMMdHm", local, locale=language)
-    return f"{local:%b} {local.day}, {local.year} {local:%H:%M}"
+    return _("never") if moment is None else dates.moment(moment, zone)
 
 
 def _day(day: date | None) -> str:
-    if day is None:
-        return "—"
-    language = current()
-    if language != "en":
-        return format_skeleton("yMMMd", day, locale=language)
-    return f"{day:%b} {day.day}, {day.year}"
+    return "—" if day is None else dates.day(day)
 
 
-def _short_day(day: date, year: int) -> str:
-    """A day in a table: the year only when it is not the range's."""
-    language = current()
-    if language != "en":
-        return format_skeleton("MMMd" if day.year == year else "yMMMd", day, locale=language)
-    return f"{day:%b} {day.day}" + ("" if day.year == year else f", {day.year}")
+_short_day = dates.short_day
 
 
 def _pct(value: float | None) -> str:
@@ -166,7 +154,11 @@ async def patient_list(
                 "change": _pct(o.phq9.change_pct),
                 "trend": _trend(o.trend, o.phq9),
                 "flags": [
-                    {"label": _(FLAG_LABELS[f.kind]), "day": _day(f.day), "detail": f.detail}
+                    {
+                        "label": _(FLAG_LABELS[f.kind]),
+                        "day": _day(f.day),
+                        "detail": findings.in_words(f.detail),
+                    }
                     for f in o.flags
                 ],
                 "urgent": any(f.kind == "item9" for f in o.flags),
@@ -195,7 +187,7 @@ def _alert(alert: Alert, zone: ZoneInfo) -> dict[str, Any]:
         "label": _(KIND_LABELS[alert.kind]),
         "day": _day(alert.day),
         "raised": _when(alert.raised_at, zone),
-        "detail": alert.detail,
+        "detail": findings.in_words(alert.detail),
         "open": alert.acknowledged_at is None,
         "acknowledged": _when(alert.acknowledged_at, zone),
         "note": alert.note,
@@ -222,14 +214,14 @@ async def patient_summary(
 def _trend(trend: str | None, phq9: Phq9Part) -> str:
     if trend is not None:
         return _(TREND_LABELS[trend])
-    return _("No verdict: %(why)s") % {"why": _(phq9.verdict_note or NO_BASELINE)}
+    return _("No verdict: %(why)s") % {"why": _note(phq9.verdict_note or NO_BASELINE)}
 
 
 def _verdict(value: bool | None, phq9: Phq9Part) -> str:
     """Yes or No on the latest PHQ-9, or why there is no verdict: never a "No" for want of a
     baseline."""
     if value is None:
-        return f"— {_(phq9.verdict_note or NO_BASELINE)}"
+        return f"— {_note(phq9.verdict_note or NO_BASELINE)}"
     return _("Yes") if value else _("No")
 
 
@@ -327,6 +319,7 @@ def _summary_context(viewer: User, page: SummaryPage, preset: Preset) -> dict[st
         "effect_labels": SIDE_EFFECT_LABELS,
         "phq9": phq9,
         "phq9_band": _band(phq9.latest_band),
+        "baseline_note": _note(phq9.baseline_note),
         "phq9_baseline_day": _day(phq9.baseline_day),
         "phq9_latest_day": _day(phq9.latest_day),
         "phq9_change": _pct(phq9.change_pct),
@@ -347,7 +340,7 @@ def _summary_context(viewer: User, page: SummaryPage, preset: Preset) -> dict[st
                 "label": _(FLAG_LABELS[f.kind]),
                 "kind": f.kind,
                 "day": _short_day(f.day, summary.last.year),
-                "detail": f.detail,
+                "detail": findings.in_words(f.detail),
             }
             for f in flags
         ],
@@ -406,7 +399,12 @@ async def accept_submit(
     except AppError as error:
         return Template(
             "clinician/accept.html",
-            context={"user": user, "page": "clinician-accept", "error": error.detail, "code": code},
+            context={
+                "user": user,
+                "page": "clinician-accept",
+                "error": _(error.detail),
+                "code": code,
+            },
             status_code=error.status,
             headers=error.headers,
         )

@@ -1,6 +1,7 @@
 """The patient's pages.
 
-Most pages are the app shell: the same HTML for everyone, no patient data in it, filled in by
+Most pages are the app shell: the same HTML for everyone who reads the same language (issue 18:
+each page is rendered in its reader's, server/pwa/language.py), no patient data in it, filled in by
 static/js from the device's IndexedDB (so they work offline and are safe to precache). Only
 /history renders patient data on the server; it is never cached (no-store, network only).
 """
@@ -16,27 +17,28 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from server.domain.accounts import SessionState
-from server.domain.instruments import INSTRUMENTS, SAFETY_ITEM
+from server.domain.instruments import INSTRUMENTS, SAFETY_ITEM, in_language
 from server.domain.records import SIDE_EFFECT_CODES
 from server.domain.safety import NOT_MONITORED, crisis_resources
 from server.errors import NotFound
+from server.i18n import LANGUAGE_NAMES, N_, current, gettext
 from server.pwa import charts
 from server.services import clinic
 from server.web import AppSettings, Connection, CurrentUser, DbPool, patients_only
 
 SIDE_EFFECT_LABELS = {
-    "dissociation": "Dissociation",
-    "nausea": "Nausea",
-    "vomiting": "Vomiting",
-    "dizziness": "Dizziness",
-    "headache": "Headache",
-    "drowsiness": "Drowsiness",
-    "blurred_vision": "Blurred vision",
-    "elevated_blood_pressure": "High blood pressure",
-    "anxiety": "Anxiety",
-    "confusion": "Confusion",
-    "numbness": "Numbness",
-    "other": "Other",
+    "dissociation": N_("Dissociation"),
+    "nausea": N_("Nausea"),
+    "vomiting": N_("Vomiting"),
+    "dizziness": N_("Dizziness"),
+    "headache": N_("Headache"),
+    "drowsiness": N_("Drowsiness"),
+    "blurred_vision": N_("Blurred vision"),
+    "elevated_blood_pressure": N_("High blood pressure"),
+    "anxiety": N_("Anxiety"),
+    "confusion": N_("Confusion"),
+    "numbness": N_("Numbness"),
+    "other": N_("Other"),
 }
 # Shown first after an infusion: what ketamine commonly causes in the hours after a session.
 POST_INFUSION_CODES = ("dissociation", "nausea", "dizziness", "headache", "drowsiness")
@@ -57,6 +59,11 @@ PAGE_SCRIPTS = {
 AnyRequest = Request[Any, Any, Any]
 
 
+def side_effect_labels() -> dict[str, str]:
+    """The side effects' names in the reader's language, for the pages' scripts."""
+    return {code: gettext(current(), label) for code, label in SIDE_EFFECT_LABELS.items()}
+
+
 def _page(name: str, settings: AppSettings, **context: Any) -> Template:
     """Every page can show the crisis resources; the clinic-wide phone is the fallback that the
     page script replaces with the patient's own clinic number when they set one."""
@@ -66,8 +73,10 @@ def _page(name: str, settings: AppSettings, **context: Any) -> Template:
             "page": name,
             "script": PAGE_SCRIPTS.get(name, "app"),
             "server_clinic_phone": settings.clinic_phone,
-            "crisis": crisis_resources(None),
+            "crisis": crisis_resources(None, current()),
             "not_monitored": NOT_MONITORED,
+            "lang": current(),
+            "languages": LANGUAGE_NAMES,
             **context,
         },
     )
@@ -78,12 +87,12 @@ def _navigation(connection: Connection) -> bool:
     return connection.headers.get("sec-fetch-mode", "navigate") == "navigate"
 
 
-def patient_app(connection: Connection, handler: BaseRouteHandler) -> None:
+async def patient_app(connection: Connection, handler: BaseRouteHandler) -> None:
     """The guard of the shell pages: they hold no patient data, so the service worker may
     fetch them signed out; a person who is signed out is sent to sign in (and a clinician to
     their own pages)."""
     if _navigation(connection):
-        patients_only(connection, handler)
+        await patients_only(connection, handler)
 
 
 @get("/", include_in_schema=False, guards=[patient_app])
@@ -102,6 +111,7 @@ async def assess(instrument: FromPath[str], settings: AppSettings) -> Template:
     found = INSTRUMENTS.get(instrument)
     if found is None:
         raise NotFound("No such questionnaire.")
+    found = in_language(found, current())
     return _page(
         "assess",
         settings,
@@ -132,7 +142,7 @@ async def crisis(settings: AppSettings) -> Template:
 async def offline(settings: AppSettings) -> Template:
     """Precached; the service worker serves it for any page it cannot reach, History too (whose
     entries it lists from the device, static/js/offline.js)."""
-    return _page("offline", settings, side_effect_labels=SIDE_EFFECT_LABELS)
+    return _page("offline", settings, side_effect_labels=side_effect_labels())
 
 
 @get("/login", include_in_schema=False)
@@ -168,7 +178,7 @@ async def history(
         settings,
         days=days,
         ranges=HISTORY_RANGES,
-        side_effect_labels=SIDE_EFFECT_LABELS,
+        side_effect_labels=side_effect_labels(),
         mood=charts.patient_mood(summary),
         phq9=charts.patient_phq9(summary),
     )

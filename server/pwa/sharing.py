@@ -19,7 +19,9 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from litestar.types import ControllerRouterHandler
 
 from server.domain.accounts import User
-from server.pwa import flash
+from server.domain.clinic import roles_label
+from server.i18n import current, gettext, ngettext
+from server.pwa import dates, flash
 from server.services import Pool
 from server.services.sharing import (
     ACTION_LABELS,
@@ -29,6 +31,7 @@ from server.services.sharing import (
     parse_share_id,
     revoke_share,
     shares_for,
+    team_shares_for,
 )
 from server.timeutil import utc_now
 from server.web import AppSettings, CurrentUser, DbPool, client_address, patients_only
@@ -45,8 +48,11 @@ class NewCode(msgspec.Struct, frozen=True):
 
 
 def _when(moment: Any, zone: ZoneInfo) -> str:
-    local = moment.astimezone(zone)
-    return f"{local:%b} {local.day}, {local.year} {local:%H:%M}"
+    return dates.moment(moment, zone)
+
+
+def _(message: str) -> str:
+    return gettext(current(), message)
 
 
 def _runs(entries: Sequence[LogEntry]) -> list[list[LogEntry]]:
@@ -63,13 +69,26 @@ def _runs(entries: Sequence[LogEntry]) -> list[list[LogEntry]]:
 
 def _log_row(run: list[LogEntry], user: User, zone: ZoneInfo) -> dict[str, str]:
     newest, oldest, count = run[0], run[-1], len(run)
-    what = ACTION_LABELS.get(newest.action, newest.action)
+    what = _(ACTION_LABELS.get(newest.action, newest.action))
     return {
         "when": _when(newest.at, zone)
         if count == 1
-        else f"{_when(oldest.at, zone)} to {_when(newest.at, zone)}",
-        "who": "You" if newest.actor.id == user.id else newest.actor.name,
-        "what": what if count == 1 else f"{what} ({count} times)",
+        else _("{first} to {last}").format(
+            first=_when(oldest.at, zone), last=_when(newest.at, zone)
+        ),
+        "who": _("You")
+        if newest.actor.id == user.id
+        else newest.actor.name
+        + (
+            f" ({roles_label(newest.actor.clinic_roles or [], current())}, {newest.actor.clinic})"
+            if newest.actor.clinic
+            else ""
+        ),
+        "what": what
+        if count == 1
+        else ngettext(current(), "{what} ({n} time)", "{what} ({n} times)", count).format(
+            what=what, n=count
+        ),
         "where": ", ".join(dict.fromkeys(e.address for e in run)),
     }
 
@@ -77,6 +96,7 @@ def _log_row(run: list[LogEntry], user: User, zone: ZoneInfo) -> dict[str, str]:
 async def _page(pool: Pool, user: User, **extra: Any) -> Template:
     now = utc_now()
     shares = await shares_for(pool, user)
+    teams = await team_shares_for(pool, user)
     log = await access_log(pool, user, LOG_EVENTS, None)
     zone = user.zone
     return Template(
@@ -92,6 +112,10 @@ async def _page(pool: Pool, user: User, **extra: Any) -> Template:
                 }
                 for s in shares
                 if s.status(now) == "active"
+            ],
+            "teams": [
+                {"id": t.id, "name": t.clinic_name, "since": _when(t.created_at, zone)}
+                for t in teams
             ],
             "pending": [
                 {"id": s.id, "made": _when(s.created_at, zone), "until": _when(s.expires_at, zone)}

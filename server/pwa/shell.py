@@ -23,13 +23,15 @@ from litestar.enums import HttpMethod
 from litestar.response.base import ASGIResponse
 
 from server.config import Settings
+from server.i18n import LANGUAGES, LOCALE_DIR, N_, Language, gettext, known, negotiate
 from server.web import AppSettings
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 STATIC_DIR = ROOT / "static"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
-# Pages without patient data, identical for every user: safe to precache and serve offline.
+# Pages without patient data, identical for every user who reads the same language: safe to
+# precache (once per language, fetched with ?lang=) and serve offline.
 SHELL_PAGES = (
     "/",
     "/assess/phq9",
@@ -52,6 +54,7 @@ SHELL_ASSETS = (
         f"js/{name}.js"
         for name in (
             "store",
+            "i18n",  # the scripts' messages (the catalogue itself: /i18n/<lang>.json)
             "app",
             "today",
             "assess",
@@ -69,6 +72,7 @@ SHELL_ASSETS = (
 )
 PRECACHE_MARKER = "[/* PRECACHE */]"
 SHELL_PAGES_MARKER = "[/* SHELL_PAGES */]"
+LANGUAGES_MARKER = "[/* LANGUAGES */]"
 PATIENT_PAGES_MARKER = "[/* PATIENT_SHELL_PAGES */]"
 VERSION_MARKER = '"dev"'
 NO_CACHE = {"Cache-Control": "no-cache"}
@@ -82,7 +86,7 @@ AnyRequest = Request[Any, Any, Any]
 MANIFEST: dict[str, Any] = {
     "name": "Afterglow",
     "short_name": "Afterglow",
-    "description": "Log your mood and side effects between infusions, in a few seconds.",
+    "description": N_("Log your mood and side effects between infusions, in a few seconds."),
     "id": "/",
     "start_url": "/",
     "scope": "/",
@@ -108,9 +112,9 @@ MANIFEST: dict[str, Any] = {
         },
     ],
     "shortcuts": [
-        {"name": "Check in", "url": "/"},
+        {"name": N_("Check in"), "url": "/"},
         {"name": "PHQ-9", "url": "/assess/phq9"},
-        {"name": "Help now", "url": "/crisis"},
+        {"name": N_("Help now"), "url": "/crisis"},
     ],
 }
 
@@ -146,7 +150,11 @@ def _worker_template() -> str:
     return _fill(
         "sw.js",
         (STATIC_DIR / "sw.js").read_text(),
-        {PRECACHE_MARKER: precache_urls(), SHELL_PAGES_MARKER: list(SHELL_PAGES)},
+        {
+            PRECACHE_MARKER: precache_urls(),
+            SHELL_PAGES_MARKER: list(SHELL_PAGES),
+            LANGUAGES_MARKER: list(LANGUAGES),
+        },
     )
 
 
@@ -169,7 +177,7 @@ def _version(clinic_phone: str) -> str:
     for name in SHELL_ASSETS:
         digest.update(name.encode())
         digest.update(static_source(name))
-    for path in sorted(TEMPLATES_DIR.rglob("*.html")):
+    for path in [*sorted(TEMPLATES_DIR.rglob("*.html")), *sorted(LOCALE_DIR.rglob("*.po"))]:
         digest.update(path.as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
@@ -236,12 +244,27 @@ async def app_script(request: AnyRequest, settings: AppSettings) -> ASGIResponse
     )
 
 
+def manifest_in(language: Language) -> dict[str, Any]:
+    """The manifest in ``language``: its words translated, ``lang`` set; the rest the same."""
+    return {
+        **MANIFEST,
+        "lang": language,
+        "description": gettext(language, MANIFEST["description"]),
+        "shortcuts": [{**s, "name": gettext(language, s["name"])} for s in MANIFEST["shortcuts"]],
+    }
+
+
 @get("/manifest.webmanifest", include_in_schema=False)
-async def manifest() -> Response[bytes]:
+async def manifest(request: AnyRequest) -> Response[bytes]:
+    """In the reader's language: ``?lang=``, else the browser's ``Accept-Language`` (the browser
+    fetches it without the session, and the service worker precaches it the same way)."""
+    language = known(request.query_params.get("lang")) or negotiate(
+        request.headers.get("accept-language")
+    )
     return Response(
-        json.dumps(MANIFEST).encode(),
+        json.dumps(manifest_in(language)).encode(),
         media_type="application/manifest+json",
-        headers=NO_CACHE,
+        headers={**NO_CACHE, "Content-Language": language},
     )
 
 

@@ -15,6 +15,7 @@ from server.domain.accounts import (
     SessionState,
     User,
     check_display_name,
+    check_language,
     check_password,
     check_timezone,
     fold_email,
@@ -22,6 +23,7 @@ from server.domain.accounts import (
 )
 from server.domain.mail import Kind
 from server.errors import AppError, Conflict, Forbidden, InvalidField, NotSignedIn
+from server.i18n import Language
 from server.services import lockout, mail, passwords, reauthentication, sessions, throttle
 from server.services.reminders import change_prefs
 from server.services.sessions import NewSession
@@ -38,17 +40,27 @@ class NewAccount(msgspec.Struct, frozen=True, kw_only=True):
     password_hash: str
     display_name: str
     timezone: str
+    language: Language = "en"
 
 
-async def new_account(*, email: str, password: str, display_name: str, timezone: str) -> NewAccount:
+async def new_account(
+    *, email: str, password: str, display_name: str, timezone: str, language: object = "en"
+) -> NewAccount:
     """Every value checked (errors name the field) and the password hashed, before any
     connection is taken: hashing takes ~100 ms."""
     email = normalise_email(email)
     check_password(password)
     name = check_display_name(display_name)
     zone = check_timezone(timezone)
+    chosen = check_language(language)
     password_hash = await passwords.hash_password(password)
-    return NewAccount(email=email, password_hash=password_hash, display_name=name, timezone=zone)
+    return NewAccount(
+        email=email,
+        password_hash=password_hash,
+        display_name=name,
+        timezone=zone,
+        language=chosen,
+    )
 
 
 async def create_account(conn: Connection, account: NewAccount, role: Role) -> User:
@@ -59,6 +71,7 @@ async def create_account(conn: Connection, account: NewAccount, role: Role) -> U
         password_hash=account.password_hash,
         display_name=account.display_name,
         timezone=account.timezone,
+        language=account.language,
     )
 
 
@@ -71,6 +84,7 @@ async def register(
     display_name: str,
     timezone: str,
     address: str,
+    language: object = "en",
 ) -> tuple[User, NewSession] | None:
     """A patient account. Clinicians come from the command line.
 
@@ -83,7 +97,11 @@ async def register(
     by_address = "signup:" + address
     await throttle.check(pool, [(by_address, SIGN_UP_LIMIT)], "Too many sign-ups.")
     account = await new_account(
-        email=email, password=password, display_name=display_name, timezone=timezone
+        email=email,
+        password=password,
+        display_name=display_name,
+        timezone=timezone,
+        language=language,
     )
     if settings.require_verified_email:
         await throttle.failed(pool, (by_address,))
@@ -225,8 +243,8 @@ async def update_profile(
     *,
     address: str,
 ) -> User:
-    """Change the fields given (display_name, timezone, clinic_phone) and, for a patient, their
-    reminder preferences; reminders follow a new time zone at once."""
+    """Change the fields given (display_name, timezone, clinic_phone, language) and, for a
+    patient, their reminder preferences; reminders follow a new time zone at once."""
     changes: dict[str, Any] = {}
     if "display_name" in profile:
         changes["display_name"] = check_display_name(profile["display_name"])
@@ -234,14 +252,17 @@ async def update_profile(
         changes["timezone"] = check_timezone(profile["timezone"])
     if "clinic_phone" in profile:
         changes["clinic_phone"] = (profile["clinic_phone"] or "").strip() or None
+    if "language" in profile:
+        changes["language"] = check_language(profile["language"])
     if reminders is not None and user.role != "patient":
         raise InvalidField("reminders", "Only patients have reminders.")
     async with transaction(pool) as conn:
         updated = await user_store.update_profile(conn, user.id, changes)
         if reminders is not None:
             await change_prefs(conn, user.id, reminders, prefix="reminders.")
-        elif "timezone" in changes:
-            # Reminder times are local: a new zone moves every planned one.
+        elif "timezone" in changes or "language" in changes:
+            # Reminder times are local: a new zone moves every planned one; a new language
+            # rewrites what the planned ones say.
             await reminder_store.replan_patient(conn, user.id)
         if changes:  # which fields, never their values
             await audit.record_own(

@@ -5,6 +5,7 @@ the clinic's infusion changes and the demo all write through ``record``.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
@@ -15,8 +16,8 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import msgspec
 
-from server.db import Connection, Pool, connection, transaction
-from server.domain.accounts import Access
+from server.db import Connection, Pool, SessionKey, connection, transaction
+from server.domain.accounts import Access, User
 from server.domain.checkins import AwareDateTime, check_moment
 from server.domain.logbook import (
     DEFAULT_DAYS,
@@ -27,17 +28,29 @@ from server.domain.logbook import (
     day_range,
     kind_named,
 )
-from server.domain.safety import Safety, crisis_resources
+from server.domain.safety import Safety
 from server.domain.sync import ServerChange, content_version, decode_cursor, encode_cursor
-from server.errors import AppError, Conflict, InvalidField, NotFound, Problem, convert, problem_of
-from server.services import alerts, monitoring
+from server.errors import (
+    AppError,
+    Conflict,
+    InvalidField,
+    NotFound,
+    Problem,
+    convert,
+    problem_in,
+    problem_of,
+)
+from server.services import alerts, crisis, monitoring, sessions
+from server.services.access import own_access
 from server.store import entries
 from server.store import reminders as reminder_store
 from server.store.entries import Written
-from server.timeutil import utc_now
+from server.timeutil import local_day, utc_now
 
 FEED_LIMIT = 500
 _ATTEMPTS = 3
+_NOBODY = UUID(int=0)
+_UTC = ZoneInfo("UTC")
 
 
 async def record(
@@ -82,7 +95,7 @@ def _unit(kind: LogKind, pool: Pool, content: Any) -> AbstractAsyncContextManage
     # What follows from a write (re-planned reminders, alerts with their pushes and emails) is
     # written in its transaction; a check-in no monitoring rule watches (a mood above 5, no
     # severe side effect) is one statement, so the write path stays one round trip.
-    if kind.replans_reminders or kind.watched(content) or kind.needs_safety(content):
+    if _follows(kind, content):
         return transaction(pool)
     return connection(pool)
 
@@ -124,6 +137,56 @@ async def put_entry(
         )
         stored = await settle(conn, kind, access, entry_id, written)
     return stored, written.inserted
+
+
+async def put_own_entry(
+    pool: Pool,
+    key: SessionKey,
+    kind: LogKind,
+    entry_id: UUID,
+    content: Any,
+    *,
+    client_updated_at: datetime | None,
+) -> tuple[Any, bool, User]:
+    """A patient's PUT of their own entry: (the entry, whether it is new, the patient). When
+    nothing follows from the write (``_unit``: no reminders, no monitoring rule), the session
+    is opened and the entry written in one round trip; otherwise the session is opened first
+    and the write goes on as ``put_entry``."""
+    if _follows(kind, content):
+        user = (await sessions.open_key(pool, key)).user
+        stored, created = await put_entry(
+            pool,
+            own_access(user),
+            kind,
+            entry_id,
+            content,
+            zone=user.zone,
+            client_updated_at=client_updated_at,
+        )
+        return stored, created, user
+    now = utc_now()
+    updated_at = change_time(client_updated_at, now)
+    prepared = kind.prepare(content, now)
+    # Patient and zone are the session's, decided in the statement; these stand in for them.
+    entry = Entry(id=entry_id, patient_id=_NOBODY, zone=_UTC, updated_at=updated_at)
+    async with connection(pool) as conn:
+        session, row = await entries.save_in_session(
+            conn, kind, key, kind.build(prepared, entry), content_version(prepared)
+        )
+        user = sessions.opened(key, session).user
+        access = own_access(user)
+        written = None if row is None else entries.written_of(kind, row)
+        if written is None:  # a concurrent first write of this id: again, as usual
+            entry = Entry(id=entry_id, patient_id=user.id, zone=user.zone, updated_at=updated_at)
+            written = await entries.save(
+                conn, kind, access, kind.build(prepared, entry), content_version(prepared)
+            )
+        stored = await settle(conn, kind, access, entry_id, written)
+    return stored, written.inserted, user
+
+
+def _follows(kind: LogKind, content: Any) -> bool:
+    return kind.replans_reminders or kind.watched(content) or kind.needs_safety(content)
 
 
 async def get_entry(pool: Pool, access: Access, kind: LogKind, entry_id: UUID) -> Any:
@@ -177,6 +240,45 @@ async def list_entries(
         return await entries.page(
             conn, kind, access, first, last, limit=limit, before=before, match=match
         )
+
+
+async def list_own_entries(
+    pool: Pool,
+    key: SessionKey,
+    kind: LogKind,
+    *,
+    first: date | None,
+    last: date | None,
+    limit: int,
+    before: tuple[datetime, UUID] | None,
+    match: dict[str, Any] | None = None,
+) -> tuple[list[Any], User]:
+    """A patient's own entries, as ``list_entries``: (the entries, the patient). With both ends
+    of the range given (what the app asks for a day), the session is opened and the entries
+    read in one round trip; without, the default range ends on the patient's today, so the
+    session is opened first."""
+    if first is None or last is None:
+        user = (await sessions.open_key(pool, key)).user
+        found = await list_entries(
+            pool,
+            own_access(user),
+            kind,
+            first=first,
+            last=last,
+            today=local_day(utc_now(), user.zone),
+            limit=limit,
+            before=before,
+            match=match,
+        )
+        return found, user
+    day_range(first, last, last, default_days=None)  # the range's own checks
+    async with connection(pool) as conn:
+        session, found = await entries.page_in_session(
+            conn, kind, key, first, last, limit=limit, before=before, match=match
+        )
+    user = sessions.opened(key, session).user
+    own_access(user)
+    return found, user
 
 
 def moment_of(kind: LogKind) -> Callable[[Any], tuple[datetime, UUID]]:
@@ -243,6 +345,54 @@ async def sync(
     )
 
 
+async def sync_own(
+    pool: Pool,
+    key: SessionKey,
+    sent: list[Any],
+    since: str | None,
+    *,
+    clinic_phone: Callable[[User], str | None],
+) -> tuple[Synced, User]:
+    """A patient's own ``sync``: (its answer, the patient). A device with nothing to send (every
+    app start) costs one round trip: the session opened and the changes since its cursor read
+    in one statement; a batch of changes opens the session first and goes on as ``sync``."""
+    if sent:
+        user = (await sessions.open_key(pool, key)).user
+        synced = await sync(
+            pool, own_access(user), user.zone, sent, since, clinic_phone=clinic_phone(user)
+        )
+        return synced, user
+    claimed = _claimed_seq(since)
+    async with connection(pool) as conn:
+        session, after, found = await entries.changes_in_session(
+            conn, list(KINDS.values()), key, claimed, FEED_LIMIT + 1
+        )
+    user = sessions.opened(key, session).user
+    access = own_access(user)
+    if decode_cursor(since, user.id) != claimed:  # another patient's cursor: from the start
+        return await sync(pool, access, user.zone, [], None, clinic_phone=None), user
+    found.sort(key=lambda pair: pair[0])
+    page = found[:FEED_LIMIT]
+    last = page[-1][0] if page else after
+    synced = Synced(
+        results=[],
+        changes=[change for _, change in page],
+        cursor=encode_cursor(last, user.id),
+        more=len(found) > FEED_LIMIT,
+    )
+    return synced, user
+
+
+def _claimed_seq(since: str | None) -> int:
+    """The change_seq a cursor names, before knowing whose it is (checked once the session is
+    open); a malformed one is refused here, as ``decode_cursor`` refuses it."""
+    if since is None:
+        return 0
+    decode_cursor(since, _NOBODY)
+    raw = base64.urlsafe_b64decode((since + "=" * (-len(since) % 4)).encode("ascii"))
+    return int(raw.decode("ascii").split(".")[0])
+
+
 async def _apply(
     conn: Connection,
     access: Access,
@@ -253,6 +403,7 @@ async def _apply(
     clinic_phone: str | None,
 ) -> ChangeResult:
     at = f"changes[{index}]"
+    reader = access.viewer.language
     raw_id = raw.get("id") if isinstance(raw, dict) else None
     entry_id = raw_id if isinstance(raw_id, str) else None
     content = None
@@ -275,10 +426,18 @@ async def _apply(
             raise InvalidField(f"{at}.data.{exc.field}", exc.detail) from None
     except NotFound:
         error = AppError("No such entry.", status=404, field=f"{at}.id")
-        return ChangeResult(id=entry_id, status="rejected", problem=problem_of(error))
+        return ChangeResult(
+            id=entry_id, status="rejected", problem=problem_in(problem_of(error), reader)
+        )
     except AppError as exc:
-        return ChangeResult(id=entry_id, status="rejected", problem=problem_of(exc))
-    safety = crisis_resources(clinic_phone) if kind.needs_safety(content) else None
+        return ChangeResult(
+            id=entry_id, status="rejected", problem=problem_in(problem_of(exc), reader)
+        )
+    safety = (
+        await crisis.resources_for(conn, access.patient_id, clinic_phone, access.viewer.language)
+        if kind.needs_safety(content)
+        else None
+    )
     return ChangeResult(id=entry_id, status=written.outcome, safety=safety)
 
 

@@ -13,8 +13,9 @@ from datetime import datetime
 from server.config import ConfigError, Settings
 from server.db import Connection, Pool, connection, transaction
 from server.domain.mail import KINDS, Kind, Letter, health_words, letter
+from server.services import companions
 from server.services.sessions import token_hash
-from server.store import account_tokens
+from server.store import account_tokens, clinic_invitations
 from server.store import mail as mail_store
 from server.store.mail import ClaimedMail, KeptMail
 
@@ -64,9 +65,17 @@ async def write(pool: Pool, settings: Settings, mail: ClaimedMail, now: datetime
     """The message for a claimed row, as it is about to be sent. A link's token is made here:
     256 random bits, only their hash stored, so the token in clear exists in this process's
     memory and in the email, nowhere else."""
+    if mail.kind == "companion_request":  # a driver's, not an account's (issue 16)
+        return await companions.write_letter(pool, settings, mail, now)
     what = KINDS[mail.kind]  # KeyError for a kind this version does not know
     token = None
-    if what.link is not None and what.link_lifetime is not None and mail.user_id is not None:
+    if what.link == "invitation":
+        # Whoever is invited has no account yet: the token is the invitation's (migrations/0023).
+        token = secrets.token_urlsafe(32)
+        async with transaction(pool) as conn:
+            if await clinic_invitations.mint(conn, mail.recipient, token_hash(token)) is None:
+                raise LookupError("the invitation was withdrawn or used")
+    elif what.link is not None and what.link_lifetime is not None and mail.user_id is not None:
         token = secrets.token_urlsafe(32)
         async with transaction(pool) as conn:
             await account_tokens.mint(
@@ -77,7 +86,11 @@ async def write(pool: Pool, settings: Settings, mail: ClaimedMail, now: datetime
                 expires_at=now + what.link_lifetime,
             )
     return letter(
-        what.name, sender=settings.mail_display_name, base_url=settings.public_url, token=token
+        what.name,
+        sender=settings.mail_display_name,
+        base_url=settings.public_url,
+        token=token,
+        language=mail.language,
     )
 
 

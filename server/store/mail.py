@@ -23,6 +23,7 @@ class ClaimedMail(msgspec.Struct, frozen=True, kw_only=True):
     attempts: int
     stale_at: datetime
     created_at: datetime
+    language: str = "en"  # the recipient account's (users.language); English without one
 
 
 class KeptMail(msgspec.Struct, frozen=True, kw_only=True):
@@ -74,7 +75,9 @@ async def claim_due(
                finished_at = CASE WHEN m.stale_at <= $1 THEN $1 END
            FROM picked WHERE m.id = picked.id
            RETURNING m.id, m.user_id, m.kind, m.recipient, m.status, m.attempts, m.stale_at,
-                     m.created_at""",
+                     m.created_at,
+                     coalesce((SELECT u.language FROM users u WHERE u.id = m.user_id), 'en')
+                         AS language""",
         now,
         limit,
         lease,

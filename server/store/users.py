@@ -12,7 +12,7 @@ from server.db import Connection
 from server.domain.accounts import Role, User
 from server.errors import Conflict
 
-_COLUMNS = "id, email, role, display_name, timezone, clinic_phone, created_at"
+_COLUMNS = "id, email, role, display_name, timezone, clinic_phone, created_at, language"
 
 
 def user_from_row(row: Any) -> User:
@@ -27,27 +27,31 @@ async def create_user(
     password_hash: str,
     display_name: str,
     timezone: str,
+    language: str = "en",
 ) -> User:
     # A patient signs up before any request is theirs: through the one function that may add
     # an account (a patient's) then. Clinicians are made by operators, as the tables' owner.
     try:
         if role == "patient":
             row = await conn.fetchrow(
-                "SELECT * FROM afterglow_sign_up($1, $2, $3, $4)",
+                "SELECT * FROM afterglow_sign_up($1, $2, $3, $4, $5)",
                 email,
                 password_hash,
                 display_name,
                 timezone,
+                language,
             )
         else:
             row = await conn.fetchrow(
-                f"""INSERT INTO users (email, role, password_hash, display_name, timezone)
-                    VALUES ($1, $2, $3, $4, $5) RETURNING {_COLUMNS}""",
+                f"""INSERT INTO users (email, role, password_hash, display_name, timezone,
+                                       language)
+                    VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_COLUMNS}""",
                 email,
                 role,
                 password_hash,
                 display_name,
                 timezone,
+                language,
             )
     except asyncpg.UniqueViolationError:
         raise Conflict("An account with this email already exists.", field="email") from None
@@ -74,7 +78,7 @@ async def user_by_email(conn: Connection, email: str) -> User | None:
 
 
 async def update_profile(conn: Connection, user_id: UUID, changes: dict[str, Any]) -> User:
-    allowed = {"display_name", "timezone", "clinic_phone"}
+    allowed = {"display_name", "timezone", "clinic_phone", "language"}
     fields = [name for name in changes if name in allowed]
     assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(fields, start=2))
     if not assignments:

@@ -1,5 +1,8 @@
 // What every patient page shares: the service worker, the signed-in account on this device,
 // the API helper with the CSRF header, sync triggers and the sync state in the top bar.
+import { locale, t } from "./i18n.js";
+
+export { locale, t };
 export const store = self.Afterglow;
 // The patient's own shell pages (server/pwa/shell.py fills them in as it serves this file): there
 // the account is checked with the server. Not /crisis or /offline, which need no account.
@@ -43,7 +46,7 @@ export async function api(method, path, body) {
 export function problemText(result, fallback) {
   const data = result && result.data;
   if (data && data.errors && data.errors.length) return data.errors.map((e) => e.detail).join(" ");
-  return (data && data.detail) || fallback || "Something went wrong. Please try again.";
+  return (data && data.detail) || fallback || t("Something went wrong. Please try again.");
 }
 
 export function uuid() {
@@ -90,11 +93,11 @@ export function zonedInstant(day, time, zone) {
 }
 
 export function timeLabel(iso, zone) {
-  return new Intl.DateTimeFormat(undefined, { timeZone: zone, hour: "numeric", minute: "2-digit" }).format(new Date(iso));
+  return new Intl.DateTimeFormat(locale, { timeZone: zone, hour: "numeric", minute: "2-digit" }).format(new Date(iso));
 }
 
 export function dateLabel(iso, zone) {
-  return new Intl.DateTimeFormat(undefined, { timeZone: zone, weekday: "short", month: "short", day: "numeric" })
+  return new Intl.DateTimeFormat(locale, { timeZone: zone, weekday: "short", month: "short", day: "numeric" })
     .format(new Date(iso));
 }
 
@@ -120,7 +123,7 @@ export async function saved() {
 }
 
 // --- a check-in in words -------------------------------------------------------------------------
-const SEVERITY = { 1: "mild", 2: "moderate", 3: "severe" };
+const SEVERITY = { 1: t("mild"), 2: t("moderate"), 3: t("severe") };
 
 /** The side-effect names a list was given by the server (`data-side-effects` on it). */
 export function sideEffectLabels(element) {
@@ -138,9 +141,11 @@ export function checkinDetail(data, labels) {
     const name = labels[e.code] || e.code;
     return `${e.code === "other" && e.text ? `${name}: ${e.text}` : name} (${SEVERITY[e.severity]})`;
   });
-  if (data.anxiety !== undefined && data.anxiety !== null) parts.push(`anxiety ${data.anxiety}`);
-  if (data.energy !== undefined && data.energy !== null) parts.push(`energy ${data.energy}`);
-  if (data.sleep_hours !== undefined && data.sleep_hours !== null) parts.push(`slept ${data.sleep_hours} h`);
+  if (data.anxiety !== undefined && data.anxiety !== null) parts.push(t("anxiety {n}", { n: data.anxiety }));
+  if (data.energy !== undefined && data.energy !== null) parts.push(t("energy {n}", { n: data.energy }));
+  if (data.sleep_hours !== undefined && data.sleep_hours !== null) {
+    parts.push(t("slept {hours} h", { hours: new Intl.NumberFormat(locale).format(data.sleep_hours) }));
+  }
   return parts.join(", ");
 }
 
@@ -167,13 +172,13 @@ export function syncBadge(rec) {
   const span = document.createElement("span");
   if (rec.state === "pending") {
     span.className = "badge pending";
-    span.textContent = "Saved on this phone — will sync";
+    span.textContent = t("Saved on this phone — will sync");
   } else if (rec.state === "rejected") {
     span.className = "badge rejected";
-    span.textContent = `Not saved: ${rec.problem}`;
+    span.textContent = t("Not saved: {problem}", { problem: rec.problem });
   } else {
     span.className = "badge ok";
-    span.textContent = "Synced";
+    span.textContent = t("Synced");
   }
   return span;
 }
@@ -187,19 +192,19 @@ async function showSyncState() {
     el.textContent = "";
     const link = document.createElement("a");
     link.href = `/login?next=${encodeURIComponent(location.pathname)}`;
-    link.textContent = pending ? `Sign in again to sync ${pending}` : "Sign in again";
+    link.textContent = pending ? t("Sign in again to sync {count}", { count: pending }) : t("Sign in again");
     el.append(link);
     el.classList.add("pending");
   } else if (pending) {
     el.textContent = navigator.onLine
-      ? `${pending} saved on this phone — will sync`
-      : `Offline · ${pending} saved on this phone`;
+      ? t("{count} saved on this phone — will sync", { count: pending })
+      : t("Offline · {count} saved on this phone", { count: pending });
     el.classList.add("pending");
   } else if (state && state.ok) {
-    el.textContent = "Synced";
+    el.textContent = t("Synced");
     el.classList.add("ok");
   } else {
-    el.textContent = navigator.onLine ? "" : "Offline";
+    el.textContent = navigator.onLine ? "" : t("Offline");
   }
 }
 
@@ -213,6 +218,7 @@ export async function currentAccount() {
     if (me.ok && me.data.role === "patient") {
       await store.setAccount(me.data);
       account = me.data;
+      await followLanguage(me.data.language);
     } else if (me.ok && me.data.role === "clinician") {
       location.replace("/clinician");
     } else if (me.status === 401 && !account) {
@@ -226,8 +232,89 @@ export async function currentAccount() {
   return account || null;
 }
 
+// --- the reader's language ------------------------------------------------------------------------
+/** Tell the service worker which language's shell to serve from now on (it keeps one precache
+ * per language); resolves once it has it. */
+export async function tellWorkerLanguage(language) {
+  const registration = await navigator.serviceWorker?.getRegistration();
+  const worker = navigator.serviceWorker?.controller || registration?.active;
+  if (!worker) return;
+  await new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = resolve;
+    worker.postMessage({ type: "language", language }, [channel.port2]);
+    setTimeout(resolve, 500);  // a worker of an older version does not answer: go on
+  });
+}
+
+/** A page served in another language than the account's (the worker's shell of the last one
+ * signed in here, or the language was just changed): switch the worker and load it again,
+ * once. */
+async function followLanguage(language) {
+  if (!language) return;
+  await tellWorkerLanguage(language);
+  if (language === locale) return;
+  const key = `afterglow-language-reload:${location.pathname}`;
+  if (sessionStorage.getItem(key) === language) return;
+  sessionStorage.setItem(key, language);
+  location.reload();
+}
+
+// The phone of the clinic the patient shares with (its settings win over the clinic-wide
+// AFTERGLOW_CLINIC_PHONE; the patient's own number wins over both), kept per account for offline.
+const clinicPhoneKey = (account) => `afterglow-clinic-phone:${account.id}`;
+// The crisis lines of the clinic's country (its settings), kept per account for offline.
+const crisisLinesKey = (account) => `afterglow-crisis-lines:${account.id}`;
+
+async function refreshClinicPhone(account) {
+  if (!account || account.role !== "patient" || !navigator.onLine) return;
+  try {
+    const clinic = await api("GET", "/api/v1/me/clinic");
+    if (!clinic.ok) return;
+    if (clinic.data.phone) localStorage.setItem(clinicPhoneKey(account), clinic.data.phone);
+    else localStorage.removeItem(clinicPhoneKey(account));
+    const dial = (clinic.data.phone || "").replace(/[^0-9+]/g, "");
+    const lines = (clinic.data.crisis || []).filter((line) => !dial || line.href !== `tel:${dial}`);
+    localStorage.setItem(crisisLinesKey(account), JSON.stringify(lines));
+    fillClinicPhone(account);
+  } catch {
+    // offline or signed out: the last number known stays
+  }
+}
+
+/** The page's crisis lines (the US lines, in the reader's language) replaced by those of the
+ * clinic's country when it is another (UK: Samaritans, 111, 999; elsewhere its own number). */
+function fillCrisisLines(account) {
+  let lines = null;
+  try {
+    lines = account && JSON.parse(localStorage.getItem(crisisLinesKey(account)) || "null");
+  } catch {
+    return;
+  }
+  if (!lines || !lines.length) return;
+  for (const list of document.querySelectorAll(".crisis-actions")) {
+    const shown = [...list.querySelectorAll("a[href]:not([data-clinic-phone])")];
+    if (lines.some((line) => shown.some((a) => a.getAttribute("href") === line.href))) continue;
+    for (const a of shown) a.closest("li").remove();
+    const before = list.querySelector(".clinic-phone");
+    lines.forEach((line, i) => {
+      const li = document.createElement("li");
+      const a = document.createElement("a");
+      a.className = `button ${i === 0 ? "button-crisis" : "button-crisis-quiet"}`;
+      a.href = line.href;
+      const small = document.createElement("small");
+      small.textContent = line.name;
+      a.append(`${line.action} `, small);
+      li.append(a);
+      list.insertBefore(li, before);
+    });
+  }
+}
+
 export function fillClinicPhone(account) {
-  const phone = account && account.clinic_phone;
+  fillCrisisLines(account);
+  const phone =
+    (account && account.clinic_phone) || (account && localStorage.getItem(clinicPhoneKey(account)));
   if (!phone) return;
   for (const link of document.querySelectorAll("[data-clinic-phone]")) {
     link.href = `tel:${phone.replace(/[^0-9+]/g, "")}`;
@@ -257,9 +344,14 @@ async function start() {
   store.on(() => showSyncState());
   window.addEventListener("online", () => syncNow());
   window.addEventListener("offline", () => showSyncState());
+  // Any page a reminder's navigate URL opens (`?r=`) reports "opened" (static/js/push.js).
+  if (new URLSearchParams(location.search).has("r")) {
+    import("./push.js").then((push) => push.reportOpened()).catch(() => null);
+  }
   const own = PATIENT_PAGES.includes(location.pathname) || location.pathname === "/history";
   const account = own ? await currentAccount() : await store.getMeta("account");
   fillClinicPhone(account);
+  refreshClinicPhone(account);
   await showSyncState();
   if (account) syncNow();
   return account;

@@ -1,7 +1,7 @@
 // PHQ-9 and GAD-7, one question a screen. PHQ-9 item 9 above 0 shows the crisis resources at
 // once, decided here from the answer itself: no server round trip, works offline. PHQ-9 item 10
 // (difficulty) sits under item 9 on the last screen: optional, sent beside the answers, unscored.
-import { ready, saved, store, uuid } from "./app.js";
+import { locale, ready, saved, store, t, uuid } from "./app.js";
 
 const form = document.getElementById("assessment");
 const questions = [...form.querySelectorAll(".question")];
@@ -27,10 +27,10 @@ function show(index) {
   current = index;
   questions.forEach((q, i) => { q.hidden = i !== index; });
   progress.value = index + 1;
-  progressText.textContent = `Question ${index + 1} of ${questions.length}`;
+  progressText.textContent = t("Question {n} of {total}", { n: index + 1, total: questions.length });
   back.disabled = index === 0;
   const last = index === questions.length - 1;
-  next.textContent = last ? "Finish" : "Next";
+  next.textContent = last ? t("Finish") : t("Next");
   // Said before the answers are sent: a questionnaire is final once stored.
   finalNote.hidden = !last;
   if (difficulty) difficulty.hidden = !last;
@@ -78,14 +78,15 @@ form.addEventListener("submit", async (event) => {
   saving = true;
   const answers = questions.map((_, i) => answer(i));
   const id = uuid();
-  const content = { instrument, answers, taken_at: new Date().toISOString() };
+  // The language the questions were shown in: the published version the answers are to.
+  const content = { instrument, answers, taken_at: new Date().toISOString(), language: locale };
   const hard = difficulty && difficulty.querySelector("input:checked");
   if (hard) content.difficulty = Number(hard.value);
   try {
     await store.queue("assessment", id, "upsert", content);
   } catch {
     saving = false;
-    document.getElementById("assessment-error").textContent = "This phone could not store your answers. Please try again.";
+    document.getElementById("assessment-error").textContent = t("This phone could not store your answers. Please try again.");
     document.getElementById("assessment-error").hidden = false;
     return;
   }
@@ -93,23 +94,23 @@ form.addEventListener("submit", async (event) => {
   const band = bands.find((b) => b.min <= total && total <= b.max);
   form.hidden = true;
   const result = document.getElementById("result");
-  document.getElementById("result-score").textContent = `Your score: ${total}`;
-  document.getElementById("result-band").textContent = band ? `${band.label} range.` : "";
+  document.getElementById("result-score").textContent = t("Your score: {total}", { total });
+  document.getElementById("result-band").textContent = band ? t("{band} range.", { band: band.label }) : "";
   const sync = document.getElementById("result-sync");
-  sync.textContent = "Saved on this phone — will sync";
+  sync.textContent = t("Saved on this phone — will sync");
   sync.className = "save-status pending";
   result.hidden = false;
   if (crisis.hidden) result.focus();
   const state = await saved();
   const rec = await store.record("assessment", id);
   if (rec && rec.state === "synced") {
-    sync.textContent = "Saved and synced";
+    sync.textContent = t("Saved and synced");
     sync.className = "save-status ok";
   } else if (rec && rec.state === "rejected") {
-    sync.textContent = `Not saved: ${rec.problem}`;
+    sync.textContent = t("Not saved: {problem}", { problem: rec.problem });
     sync.className = "save-status";
   } else if (state.status === 401) {
-    sync.textContent = "Saved on this phone — sign in again to sync";
+    sync.textContent = t("Saved on this phone — sign in again to sync");
   }
 });
 

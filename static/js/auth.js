@@ -1,5 +1,5 @@
 // Sign in and sign up: JSON to /api/v1/auth/* with the CSRF header, then into the app.
-import { api, deviceZone, problemText, store } from "./app.js";
+import { api, deviceZone, locale, problemText, store, t, tellWorkerLanguage } from "./app.js";
 import { passkeysSupported, problem, signInWithPasskey } from "./webauthn.js";
 
 const login = document.getElementById("login-form");
@@ -29,7 +29,13 @@ function showError(text) {
   if (text) errorBox.focus?.();
 }
 
-if (signup) signup.elements.timezone.value = deviceZone();
+if (signup) {
+  signup.elements.timezone.value = deviceZone();
+  // The page in the language chosen, before anything is typed.
+  signup.elements.language.addEventListener("change", (event) => {
+    location.replace(`/signup?lang=${encodeURIComponent(event.target.value)}`);
+  });
+}
 function notice(text) {
   const note = document.createElement("p");
   note.className = "notice";
@@ -40,8 +46,8 @@ function notice(text) {
 }
 
 const said = new URLSearchParams(location.search);
-if (said.get("deleted")) notice("Your account and all its data have been erased.");
-if (said.get("reset")) notice("Your password is changed. Sign in with the new one.");
+if (said.get("deleted")) notice(t("Your account and all its data have been erased."));
+if (said.get("reset")) notice(t("Your password is changed. Sign in with the new one."));
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -54,10 +60,11 @@ form.addEventListener("submit", async (event) => {
       ? await api("POST", "/api/v1/auth/register", {
           email: fields.email.trim(), password: fields.password,
           display_name: fields.display_name.trim(), timezone: fields.timezone || "UTC",
+          language: fields.language || locale,
         })
       : await api("POST", "/api/v1/auth/login", { email: fields.email.trim(), password: fields.password });
     if (!result.ok) {
-      showError(problemText(result, "Could not sign in."));
+      showError(problemText(result, t("Could not sign in.")));
       return;
     }
     if (result.status === 202) {
@@ -72,7 +79,7 @@ form.addEventListener("submit", async (event) => {
     }
     await enter(result.data);
   } catch {
-    showError("You are offline. Signing in needs a connection.");
+    showError(t("You are offline. Signing in needs a connection."));
   } finally {
     button.disabled = false;
   }
@@ -86,7 +93,9 @@ async function enter(me) {
   }
   // A different person on this phone: their data never mixes with the last one's.
   await store.setAccount(me);
-  location.replace(signup ? "/welcome" : nextPage("/"));
+  if (signup) await tellWorkerLanguage(me.language);
+  // A clinic's invitation sends a new patient here with next=/join, and back to its consent.
+  location.replace(nextPage(signup ? "/welcome" : "/"));
 }
 
 // --- the second step: a code from the authenticator app, or a recovery code ------------------
@@ -115,7 +124,7 @@ if (codeForm) {
       const result = await api("POST", "/api/v1/auth/mfa/verify", { code: codeForm.elements.code.value.trim() });
       if (!result.ok) {
         codeForm.elements.code.value = "";
-        showCodeError(problemText(result, "That code did not work."));
+        showCodeError(problemText(result, t("That code did not work.")));
         if (result.status === 401 && !(result.data && result.data.field)) {
           // The waiting sign-in ended (ten minutes): back to the password.
           codeForm.hidden = true;
@@ -126,7 +135,7 @@ if (codeForm) {
       }
       await enter(result.data);
     } catch {
-      showCodeError("You are offline. Signing in needs a connection.");
+      showCodeError(t("You are offline. Signing in needs a connection."));
     } finally {
       button.disabled = false;
     }
@@ -149,9 +158,9 @@ for (const button of document.querySelectorAll("[data-passkey-sign-in]")) {
     try {
       const result = await signInWithPasskey();
       if (result.ok) await enter(result.data);
-      else say(problem(result, "Could not sign in with a passkey."));
+      else say(problem(result, t("Could not sign in with a passkey.")));
     } catch {
-      say("You are offline. Signing in needs a connection.");
+      say(t("You are offline. Signing in needs a connection."));
     } finally {
       button.disabled = false;
     }
@@ -168,10 +177,10 @@ if (linkToken) {
   history.replaceState(null, "", location.pathname + location.search);
   try {
     const result = await api("POST", "/api/v1/auth/login/link", { token: linkToken });
-    if (!result.ok) showError(problemText(result, "This link did not work."));
+    if (!result.ok) showError(problemText(result, t("This link did not work.")));
     else if (result.data && result.data.mfa_required) showCodeStep();
     else await enter(result.data);
   } catch {
-    showError("You are offline. Open the link again when you have a connection.");
+    showError(t("You are offline. Open the link again when you have a connection."));
   }
 }

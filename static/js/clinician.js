@@ -1,6 +1,8 @@
 // The clinician's "Notify me on this device": the same Web Push subscription as the patient's
 // Settings (static/js/settings.js), sent to the same endpoints. The service worker (/sw.js)
 // shows the alert's neutral push and opens /clinician when it is tapped.
+import { t } from "./i18n.js";
+
 const $ = (id) => document.getElementById(id);
 const state = $("notify-state");
 const on = $("notify-on");
@@ -48,17 +50,17 @@ async function registration() {
 async function show() {
   const worker = await registration();
   if (!worker) {
-    state.textContent = "This browser cannot show notifications: alerts reach you by email.";
+    state.textContent = t("This browser cannot show notifications: alerts reach you by email.");
     on.hidden = off.hidden = true;
     return;
   }
   const subscription = await worker.pushManager.getSubscription();
   const denied = typeof Notification !== "undefined" && Notification.permission === "denied";
   state.textContent = subscription
-    ? "Alerts are shown on this device, and sent to you by email."
+    ? t("Alerts are shown on this device, and sent to you by email.")
     : denied
-      ? "Notifications are blocked for this site in the browser settings: alerts reach you by email."
-      : "Alerts reach you by email. Turn on notifications to see them on this device too.";
+      ? t("Notifications are blocked for this site in the browser settings: alerts reach you by email.")
+      : t("Alerts reach you by email. Turn on notifications to see them on this device too.");
   on.hidden = Boolean(subscription) || denied;
   off.hidden = !subscription;
 }
@@ -70,7 +72,7 @@ on.addEventListener("click", async () => {
     const key = await api("GET", "/api/v1/push/public-key");
     if (typeof Notification !== "undefined" && Notification.permission === "default") {
       if ((await Notification.requestPermission()) !== "granted") {
-        say("Notifications were not allowed, so they stay off.");
+        say(t("Notifications were not allowed, so they stay off."));
         await show();
         return;
       }
@@ -84,9 +86,9 @@ on.addEventListener("click", async () => {
       endpoint: json.endpoint,
       keys: { p256dh: json.keys.p256dh, auth: json.keys.auth },
     });
-    say("Notifications are on for this device.");
+    say(t("Notifications are on for this device."));
   } catch (error) {
-    say(`Could not turn on notifications: ${error.message || error}`);
+    say(t("Could not turn on notifications: {error}", { error: error.message || error }));
   }
   await show();
 });
@@ -100,9 +102,9 @@ off.addEventListener("click", async () => {
       await api("DELETE", "/api/v1/push/subscriptions", { endpoint: subscription.endpoint });
       await subscription.unsubscribe();
     }
-    say("Notifications are off for this device.");
+    say(t("Notifications are off for this device."));
   } catch (error) {
-    say(`Could not turn off notifications: ${error.message || error}`);
+    say(t("Could not turn off notifications: {error}", { error: error.message || error }));
   }
   await show();
 });

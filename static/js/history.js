@@ -3,8 +3,8 @@
 // only be retracted, and only once the server has it (a retraction sent in its place would keep
 // the answers from ever reaching the patient's clinicians).
 import {
-  checkinLines, dateLabel, onChange, ready, saved, sideEffectLabels, store, syncBadge, timeLabel,
-  zoneOf,
+  checkinLines, dateLabel, onChange, ready, saved, sideEffectLabels, store, syncBadge, t,
+  timeLabel, zoneOf,
 } from "./app.js";
 
 const list = document.getElementById("history-entries");
@@ -22,7 +22,7 @@ function entry(rec, zone) {
   const label = `${dateLabel(when, zone)}, ${timeLabel(when, zone)}`;
   const lines = [];
   if (rec.kind === "checkin") {
-    head.textContent = `${label} · mood ${rec.data.mood}`;
+    head.textContent = t("{time} · mood {mood}", { time: label, mood: rec.data.mood });
     lines.push(...checkinLines(rec.data, labels));
   } else {
     const name = rec.data.instrument === "phq9" ? "PHQ-9" : "GAD-7";
@@ -36,28 +36,27 @@ function entry(rec, zone) {
     const edit = document.createElement("a");
     edit.className = "button button-quiet button-small";
     edit.href = `/?edit=${encodeURIComponent(rec.id)}`;
-    edit.textContent = "Edit";
-    edit.setAttribute("aria-label", `Edit the entry from ${label}`);
+    edit.textContent = t("Edit");
+    edit.setAttribute("aria-label", t("Edit the entry from {time}", { time: label }));
     actions.append(edit);
   }
   if (rec.kind === "checkin") {
-    actions.append(removeButton(rec, "Delete", label,
-      `Delete the entry from ${label}? This cannot be undone.`));
+    actions.append(removeButton(rec, t("Delete"), t("Delete the entry from {time}", { time: label }),
+      t("Delete the entry from {time}? This cannot be undone.", { time: label })));
   } else if (rec.state === "synced") {
-    actions.append(removeButton(rec, "Retract", label,
-      `Retract the questionnaire from ${label}? It leaves your history. Your answers cannot be ` +
-      "changed, and anyone you share your log with still sees them, marked as retracted."));
+    actions.append(removeButton(rec, t("Retract"), t("Retract the entry from {time}", { time: label }),
+      t("Retract the questionnaire from {time}? It leaves your history. Your answers cannot be changed, and anyone you share your log with still sees them, marked as retracted.", { time: label })));
   }
   li.append(main, actions);
   return li;
 }
 
-function removeButton(rec, action, label, question) {
+function removeButton(rec, action, description, question) {
   const button = document.createElement("button");
   button.type = "button";
   button.className = "button button-danger-quiet button-small";
   button.textContent = action;
-  button.setAttribute("aria-label", `${action} the entry from ${label}`);
+  button.setAttribute("aria-label", description);
   button.addEventListener("click", async () => {
     if (!confirm(question)) return;
     await store.queue(rec.kind, rec.id, "delete", null);

@@ -2,6 +2,7 @@
 // list them, add one on this device, remove one. Adding and removing ask for a recent proof of
 // who you are: the server says so (403 reauthentication-required), and the section asks for the
 // password (or a passkey) before it tries again.
+import { t } from "./i18n.js";
 import { addPasskey, call, passkeysSupported, problem, reauthenticateWithPasskey } from "./webauthn.js";
 
 const $ = (id) => document.getElementById(id);
@@ -18,7 +19,7 @@ function fail(text) {
   $("passkey-error").hidden = !text;
 }
 
-const day = (iso) => new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric" }).format(new Date(iso));
+const day = (iso) => new Intl.DateTimeFormat(document.documentElement.lang || undefined, { year: "numeric", month: "short", day: "numeric" }).format(new Date(iso));
 let mine = [];
 
 async function show() {
@@ -30,14 +31,16 @@ async function show() {
     const item = document.createElement("li");
     item.className = "passkey";
     const label = document.createElement("span");
-    const used = passkey.last_used_at ? `, last used ${day(passkey.last_used_at)}` : "";
-    label.textContent = `${passkey.name} (added ${day(passkey.created_at)}${used}) `;
+    const added = day(passkey.created_at);
+    label.textContent = (passkey.last_used_at
+      ? t("{name} (added {added}, last used {used})", { name: passkey.name, added, used: day(passkey.last_used_at) })
+      : t("{name} (added {added})", { name: passkey.name, added })) + " ";
     const remove = document.createElement("button");
     remove.type = "button";
     remove.className = "button button-quiet button-small";
-    remove.textContent = "Remove";
-    remove.setAttribute("aria-label", `Remove the passkey ${passkey.name}`);
-    remove.addEventListener("click", () => attempt(() => call("DELETE", `/api/v1/me/passkeys/${passkey.id}`), "Passkey removed."));
+    remove.textContent = t("Remove");
+    remove.setAttribute("aria-label", t("Remove the passkey {name}", { name: passkey.name }));
+    remove.addEventListener("click", () => attempt(() => call("DELETE", `/api/v1/me/passkeys/${passkey.id}`), t("Passkey removed.")));
     item.append(label, remove);
     return item;
   }));
@@ -70,7 +73,7 @@ async function attempt(step, done) {
     say(done, true);
     await show();
   } catch {
-    fail("You are offline. Passkeys need a connection.");
+    fail(t("You are offline. Passkeys need a connection."));
   }
 }
 
@@ -93,7 +96,7 @@ if (section) {
   }
   $("passkey-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    attempt(() => addPasskey($("passkey-name").value.trim()), "Passkey added. You can sign in with it now.");
+    attempt(() => addPasskey($("passkey-name").value.trim()), t("Passkey added. You can sign in with it now."));
   });
   $("passkey-proof").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -101,7 +104,7 @@ if (section) {
     try {
       await proved(await call("POST", "/api/v1/auth/reauthenticate", { password: $("passkey-password").value }));
     } catch {
-      fail("You are offline. Passkeys need a connection.");
+      fail(t("You are offline. Passkeys need a connection."));
     }
   });
   $("passkey-proof-passkey").addEventListener("click", async () => {

@@ -1,7 +1,7 @@
 // Getting in through email: ask for a reset link (/forgot), choose a new password with it
 // (/reset), confirm an address (/verify). A link's token comes after "#", so it never reaches a
 // server in a URL; it is read here, taken out of the address bar and history, and posted.
-import { api, problemText } from "./app.js";
+import { api, problemText, t } from "./app.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -31,7 +31,7 @@ async function submitting(form, work) {
   try {
     await work(Object.fromEntries(new FormData(form)));
   } catch {
-    showError("You are offline. This needs a connection.");
+    showError(t("You are offline. This needs a connection."));
   } finally {
     button.disabled = false;
   }
@@ -52,7 +52,7 @@ if (forgot) {
 const reset = $("reset-form");
 if (reset) {
   const token = takeToken();
-  if (!token) showError("This page needs the link from the email. Ask for a new one if you lost it.");
+  if (!token) showError(t("This page needs the link from the email. Ask for a new one if you lost it."));
   reset.addEventListener("submit", (event) => {
     event.preventDefault();
     submitting(reset, async (fields) => {
@@ -71,12 +71,12 @@ if (state) {
   try {
     if (!token) throw new Error("no token");
     const result = await api("POST", "/api/v1/auth/verify", { token });
-    state.textContent = result.ok ? "Your email address is confirmed. You can sign in now." : "";
+    state.textContent = result.ok ? t("Your email address is confirmed. You can sign in now.") : "";
     if (!result.ok) showError(problemText(result));
   } catch {
     state.textContent = "";
     showError(token
-      ? "You are offline. Open the link again when you have a connection."
-      : "This page needs the link from the email.");
+      ? t("You are offline. Open the link again when you have a connection.")
+      : t("This page needs the link from the email."));
   }
 }

@@ -4,6 +4,7 @@
 //
 // Each ceremony asks the server for its options (…/options: py_webauthn's JSON, base64url
 // fields), hands them to navigator.credentials, and posts the answer back, base64url-encoded.
+import { t } from "./i18n.js";
 
 function csrfCookie() {
   // `__Host-csrftoken` over HTTPS, `csrftoken` over plain http (server/security.py).
@@ -32,7 +33,7 @@ export async function call(method, path, body) {
 export function problem(result, fallback) {
   const data = result && result.data;
   if (data && data.errors && data.errors.length) return data.errors.map((e) => e.detail).join(" ");
-  return (data && data.detail) || fallback || "Something went wrong. Please try again.";
+  return (data && data.detail) || fallback || t("Something went wrong. Please try again.");
 }
 
 export function passkeysSupported() {
@@ -54,10 +55,10 @@ const descriptors = (list) => (list || []).map((d) => ({ ...d, id: bytes(d.id) }
 
 /** What the person sees when they cancel or the browser says no. */
 function refusal(error) {
-  if (error && error.name === "NotAllowedError") return "The passkey was not used (cancelled, or it took too long).";
-  if (error && error.name === "InvalidStateError") return "This device already has a passkey for this account.";
-  if (error && error.name === "SecurityError") return "Passkeys do not work at this address. Open the app at its usual address.";
-  return "This device could not use a passkey.";
+  if (error && error.name === "NotAllowedError") return t("The passkey was not used (cancelled, or it took too long).");
+  if (error && error.name === "InvalidStateError") return t("This device already has a passkey for this account.");
+  if (error && error.name === "SecurityError") return t("Passkeys do not work at this address. Open the app at its usual address.");
+  return t("This device could not use a passkey.");
 }
 
 /** A failure the page can show: {ok: false, status: 0, data: {detail}}. */

@@ -2,7 +2,7 @@
 // reminder time, clinic phone), notifications on this phone, the next infusion, and sharing with
 // their psychiatrist. Without the second and third, reminders would silently never arrive.
 import {
-  api, deviceZone, localDay, problemText, ready, saved, store, uuid, zonedInstant, zoneOf,
+  api, deviceZone, localDay, problemText, ready, saved, store, t, uuid, zonedInstant, zoneOf,
 } from "./app.js";
 import { pushState, turnOn } from "./push.js";
 
@@ -28,7 +28,7 @@ for (const skip of document.querySelectorAll("[data-skip]")) {
 
 function offline(error) {
   return error.message && error.message !== "Failed to fetch"
-    ? error.message : "You are offline. Try again when you have a connection.";
+    ? error.message : t("You are offline. Try again when you have a connection.");
 }
 
 // --- 1. the patient's day --------------------------------------------------------------------------
@@ -61,6 +61,7 @@ day.addEventListener("submit", async (event) => {
 async function showPush() {
   const state = await pushState();
   $("welcome-push-state").textContent = state.text;
+  $("welcome-ios-hint").hidden = !state.iosHint;
   $("welcome-push-on").hidden = !state.canTurnOn;
   $("welcome-push-next").hidden = state.canTurnOn;
 }
@@ -75,10 +76,10 @@ $("welcome-push-on").addEventListener("click", async () => {
   button.disabled = true;
   try {
     await turnOn((text) => pushSays(text, "pending"));
-    pushSays("Done: this phone will get your reminders.", "ok");
+    pushSays(t("Done: this phone will get your reminders."), "ok");
   } catch (error) {
     pushSays(error.message, "error");
-    button.textContent = "Try again";
+    button.textContent = t("Try again");
   } finally {
     button.disabled = false;
   }
@@ -94,7 +95,7 @@ infusion.addEventListener("submit", async (event) => {
   const error = $("infusion-error");
   error.hidden = true;
   if (!date.value || !time.value) {
-    error.textContent = "Choose the date and time of the session, or skip this step.";
+    error.textContent = t("Choose the date and time of the session, or skip this step.");
     error.hidden = false;
     return;
   }
@@ -104,11 +105,11 @@ infusion.addEventListener("submit", async (event) => {
     duration_minutes: 60,
     status: "planned",
   });
-  $("infusion-status").textContent = "Saved on this phone — will sync";
+  $("infusion-status").textContent = t("Saved on this phone — will sync");
   await saved();
   const rec = await store.record("infusion", id);
   if (rec && rec.state === "rejected") {
-    error.textContent = `Not saved: ${rec.problem}`;
+    error.textContent = t("Not saved: {problem}", { problem: rec.problem });
     error.hidden = false;
     return;
   }
@@ -119,6 +120,9 @@ account = await ready();
 if (account && account.display_name) $("welcome-name").textContent = `, ${account.display_name}`;
 day.elements.timezone.value = deviceZone();
 infusion.elements.date.min = localDay(new Date().toISOString(), zoneOf(account));
+// The app just added to the Home Screen (iOS, static/js/push.js offerAfterInstall): straight to
+// notifications, which work there now.
+if (location.hash === "#notify") show($("step-notify"));
 if (Intl.supportedValuesOf) {
   $("timezones").replaceChildren(...Intl.supportedValuesOf("timeZone").map((z) => new Option(z)));
 }

@@ -3,12 +3,15 @@ service worker and manifest headers, and who is sent to sign in."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from server.i18n import LANGUAGES
 from server.pwa.shell import SHELL_PAGES
+from tests.helpers.accounts import register
 
 NAVIGATE = {"sec-fetch-mode": "navigate"}
 PRECACHE = {"sec-fetch-mode": "cors"}  # how the service worker fetches the shell
@@ -34,14 +37,22 @@ async def test_the_page_to_return_to_is_one_encoded_value(client_factory: Any) -
     assert parse_qs(location.query) == {"next": ["/assess/x&next=\\\\evil.example"]}
 
 
-async def test_shell_pages_are_the_same_for_everyone(client_factory: Any, patient: Any) -> None:
-    """What the worker precaches must not depend on who is signed in."""
+async def test_shell_pages_are_the_same_for_everyone_with_the_same_language(
+    client_factory: Any, patient: Any
+) -> None:
+    """What the worker precaches must not depend on who is signed in: the worker keeps one
+    shell per language (`?lang=`), the same for everyone who reads it (issue 18)."""
     anonymous = client_factory()
-    for path in SHELL_PAGES:
-        mine = await patient.get(path, headers=PRECACHE)
-        theirs = await anonymous.get(path, headers=PRECACHE)
-        assert mine.status_code == theirs.status_code == 200, path
-        assert mine.text == theirs.text, path
+    spanish = client_factory()
+    await register(spanish, language="es")
+    for path, language in itertools.product(SHELL_PAGES, LANGUAGES):
+        url = f"{path}?lang={language}"
+        mine = await patient.get(url, headers=PRECACHE)
+        theirs = await anonymous.get(url, headers={**PRECACHE, "accept-language": "es, en"})
+        others = await spanish.get(url, headers=PRECACHE)
+        assert mine.status_code == theirs.status_code == others.status_code == 200, url
+        assert mine.text == theirs.text == others.text, url
+        assert f'<html lang="{language}">' in mine.text, url
         assert patient.me["email"] not in mine.text
         assert mine.headers["cache-control"] == "no-store"
         assert mine.headers["content-type"].startswith("text/html")

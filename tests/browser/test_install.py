@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from playwright.async_api import BrowserContext, Page
 
+from server.i18n import LANGUAGES
 from tests.helpers.browser import open_app, png_size, sign_up
 
 
@@ -52,7 +53,11 @@ async def test_service_worker_activates_and_controls_the_app(
     assert state["state"] == "activated"
     assert state["script"].endswith("/sw.js")
     assert state["manifest"].endswith("/manifest.webmanifest")
-    assert len(state["caches"]) == 1 and state["caches"][0].startswith("afterglow-shell-")
+    # One shell of assets, and its pages once per language (issue 18); the language the phone's
+    # person reads is kept beside them.
+    shells = sorted(name for name in state["caches"] if name != "afterglow-meta")
+    assert shells[0].startswith("afterglow-shell-")
+    assert shells == [shells[0], *(f"{shells[0]}-{language}" for language in LANGUAGES)]
 
 
 async def test_signed_out_visitors_are_sent_to_sign_in(page: Page) -> None:

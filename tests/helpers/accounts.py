@@ -25,19 +25,20 @@ async def register(
     email: str | None = None,
     timezone: str = "America/New_York",
     display_name: str = "Test Patient",
+    language: str | None = None,
 ) -> dict[str, Any]:
-    response = await client.post(
-        "/api/v1/auth/register",
-        json={
-            "email": email or unique_email(),
-            "password": PASSWORD,
-            "display_name": display_name,
-            "timezone": timezone,
-        },
-    )
+    body = {
+        "email": email or unique_email(),
+        "password": PASSWORD,
+        "display_name": display_name,
+        "timezone": timezone,
+    }
+    if language is not None:
+        body["language"] = language
+    response = await client.post("/api/v1/auth/register", json=body)
     assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    me: dict[str, Any] = response.json()
+    return me
 
 
 async def make_clinician(pool: db.Pool, client: Client, name: str = "Dr. Test") -> dict[str, Any]:

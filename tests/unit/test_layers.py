@@ -9,7 +9,7 @@ from pathlib import Path
 
 SERVER = Path(__file__).resolve().parents[2] / "server"
 
-BOTTOM = {"errors", "timeutil", "config"}
+BOTTOM = {"errors", "timeutil", "config", "i18n"}
 HTTP = {"api", "pwa", "problems", "security", "web", "inbound"}
 # What each layer may import of the app, besides itself (and the bottom, always).
 MAY_IMPORT: dict[str, set[str]] = {

@@ -60,3 +60,10 @@ def test_the_smtp_url_says_where_and_how_to_send() -> None:
     )
     assert smtp_server("smtps://u:p@mail.example.org").port == 465
     assert smtp_server("smtps://u:p@mail.example.org").use_tls
+
+
+def test_the_day_before_email_opens_the_day_before_checklist() -> None:
+    tomorrow = letter("reminder_session_tomorrow", sender="Afterglow", base_url=BASE)
+    assert f"{BASE}/day-before\n" in tomorrow.body and "/?sessions" not in tomorrow.body
+    home = letter("reminder_home_safely", sender="Afterglow", base_url=BASE)
+    assert f"{BASE}/day-before?home" in home.body and "safely" not in home.body
