@@ -76,6 +76,7 @@ class SettingsIn(Input):
     country: Annotated[str, msgspec.Meta(max_length=8)] = "US"
     emergency_number: Annotated[str, msgspec.Meta(max_length=30)] | None = None
     pre_session_instructions: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
+    pre_session_instructions_es: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
     checkin_time: Annotated[str, msgspec.Meta(max_length=8)] | None = None
     day_before_reminder: bool = True
     two_hours_reminder: bool = True
@@ -96,7 +97,8 @@ class SettingsOut(msgspec.Struct, kw_only=True):
     phone: str | None
     country: str
     emergency_number: str | None
-    pre_session_instructions: str | None
+    pre_session_instructions: str | None  # in English
+    pre_session_instructions_es: str | None  # in Spanish
     checkin_time: time | None
     day_before_reminder: bool
     two_hours_reminder: bool

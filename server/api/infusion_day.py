@@ -24,6 +24,7 @@ from litestar.types import ControllerRouterHandler
 from server.domain.chair import SessionRecordIn
 from server.domain.companions import ChecklistIn, Reply, question
 from server.domain.courses import CourseOutcome, CoursePlan, CourseProgress
+from server.problems import reader_language
 from server.services import chair, clinic_schedule, companions, courses
 from server.services.chair import RecordOut
 from server.services.companions import DayBefore
@@ -173,13 +174,14 @@ class RideOut(msgspec.Struct, kw_only=True):
 
 
 @post("/api/v1/ride", status_code=HTTP_200_OK, tags=["infusion day"])
-async def ride(data: JSONBody[RideIn], pool: DbPool) -> RideOut:
-    """What a companion's link asks (their first name, the clinic, a date and a time)."""
+async def ride(request: AnyRequest, data: JSONBody[RideIn], pool: DbPool) -> RideOut:
+    """What a companion's link asks (their first name, the clinic, a date and a time), in the
+    language of their browser (a companion has no account)."""
     view = await companions.companion_request(pool, data.token)
     if view is None:
         return RideOut(state="unknown", question=None, answer=None)
     live = view.state in ("open", "answered")
-    text = question(view) if live else None
+    text = question(view, reader_language(request)) if live else None
     return RideOut(state=view.state, question=text, answer=view.answer)
 
 

@@ -28,7 +28,7 @@ from server.domain.checkins import AwareDateTime
 from server.domain.clinic import ClinicSettings
 from server.domain.courses import DRUGS, Drug
 from server.errors import InvalidField
-from server.i18n import N_
+from server.i18n import DEFAULT, N_, gettext
 
 Moment = Literal["before", "during", "discharge"]
 MOMENTS: Final[tuple[Moment, ...]] = ("before", "during", "discharge")
@@ -205,16 +205,18 @@ def check_record(record: SessionRecordIn, limits: ClinicLimits) -> SessionRecord
     return msgspec.structs.replace(record, dose_mg_per_kg=per_kg, dose_mg=mg)
 
 
-def bp_warning(record: SessionRecord, limits: ClinicLimits) -> str | None:
-    """The warning a high blood pressure before dosing puts on the record."""
+def bp_warning(record: SessionRecord, limits: ClinicLimits, language: str = DEFAULT) -> str | None:
+    """The warning a high blood pressure before dosing puts on the record, in the reader's
+    ``language`` (the clinician's)."""
     before = record.vitals.before
     systolic, diastolic = limits.bp_threshold
     if before is None or (before.systolic <= systolic and before.diastolic <= diastolic):
         return None
-    return (
-        f"Blood pressure before dosing {before.systolic}/{before.diastolic} mmHg is above the "
-        f"clinic's threshold of {systolic}/{diastolic}."
-    )
+    return gettext(
+        language,
+        "Blood pressure before dosing {reading} mmHg is above the clinic's threshold of "
+        "{threshold}.",
+    ).format(reading=f"{before.systolic}/{before.diastolic}", threshold=f"{systolic}/{diastolic}")
 
 
 # --- on the summary ----------------------------------------------------------------------------
@@ -249,8 +251,10 @@ def session_lines(
     records: Sequence[tuple[SessionRecord, date]],
     moods: dict[date, float],
     limits: ClinicLimits,
+    language: str = DEFAULT,
 ) -> list[SessionLine]:
-    """``records`` with their session's local day, oldest first; ``moods`` daily means."""
+    """``records`` with their session's local day, oldest first; ``moods`` daily means; the
+    warnings in the reader's ``language``."""
     lines = []
     for record, day in records:
         readings = [
@@ -269,7 +273,7 @@ def session_lines(
                 bp_discharge=_bp(record.vitals.discharge),
                 dissociation=record.dissociation,
                 feeling=record.feeling,
-                warning=bp_warning(record, limits),
+                warning=bp_warning(record, limits, language),
                 mood_after=tuple(
                     moods.get(day + timedelta(days=n)) for n in range(1, MOOD_DAYS_AFTER + 1)
                 ),

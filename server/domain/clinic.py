@@ -141,7 +141,8 @@ class ClinicSettings(msgspec.Struct, frozen=True, kw_only=True):
     phone: str | None = None
     country: Country = "US"
     emergency_number: str | None = None  # "other" countries: the local emergency number
-    pre_session_instructions: str | None = None
+    pre_session_instructions: str | None = None  # in English
+    pre_session_instructions_es: str | None = None  # in Spanish (issue 18)
     checkin_time: time | None = None
     day_before_reminder: bool = True
     two_hours_reminder: bool = True
@@ -154,6 +155,13 @@ class ClinicSettings(msgspec.Struct, frozen=True, kw_only=True):
     esketamine_doses: tuple[int, ...] = ESKETAMINE_DOSES
     bp_systolic_threshold: int = 140
     bp_diastolic_threshold: int = 90
+
+
+def instructions_in(settings: ClinicSettings, language: str) -> str | None:
+    """The clinic's pre-session instructions as a patient reading ``language`` gets them: in
+    their language, else in the other one the clinic wrote (better than none before a session)."""
+    english, spanish = settings.pre_session_instructions, settings.pre_session_instructions_es
+    return (spanish or english) if language == "es" else (english or spanish)
 
 
 class Clinic(msgspec.Struct, frozen=True, kw_only=True):

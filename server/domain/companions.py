@@ -21,13 +21,17 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import msgspec
+from babel.dates import format_date
+
+from server.i18n import DEFAULT, N_, gettext
 
 Ride = Literal["none", "person", "rideshare"]
 Reply = Literal["yes", "no"]
 NAME_MAX = 100
 MESSAGE_MAX = 1000
 ASK_STALE_AFTER = timedelta(days=3)  # an email not sent by then is not worth sending
-RIDESHARE_ADVICE: Final = (
+# Translated where it is sent, in the patient's language (server/services/companions.py).
+RIDESHARE_ADVICE: Final = N_(
     "Do not drive yourself, even if you feel fine: wait until the next day after sleep. "
     "If you feel unwell, do not go alone: ask the clinic to call someone for you."
 )
@@ -86,34 +90,41 @@ def link_expires(scheduled_at: datetime, duration_minutes: int) -> datetime:
     return scheduled_at + timedelta(minutes=duration_minutes)
 
 
-def ride_state(checklist: Checklist | None) -> str:
-    """The schedule's words for how the patient gets home."""
+def ride_state(checklist: Checklist | None, language: str = DEFAULT) -> str:
+    """The schedule's words for how the patient gets home, in the reader's ``language``."""
+
+    def _(message: str, **names: str) -> str:
+        return gettext(language, message).format(**names)
+
     if checklist is None or checklist.ride == "none":
-        return "ride: not arranged"
+        return _("ride: not arranged")
     if checklist.ride == "rideshare":
-        return "ride: rideshare"
+        return _("ride: rideshare")
     link = checklist.companion
     if link is None:
-        return "ride: a person (not named)"
+        return _("ride: a person (not named)")
     if link.answer == "yes":
-        return f"ride: confirmed by {link.name}"
+        return _("ride: confirmed by {name}", name=link.name)
     if link.answer == "no":
-        return f"ride: {link.name} cannot; not arranged"
-    return f"ride: asked {link.name}, no answer yet"
+        return _("ride: {name} cannot; not arranged", name=link.name)
+    return _("ride: asked {name}, no answer yet", name=link.name)
 
 
-def _when(view: CompanionView) -> tuple[str, str]:
+def _when(view: CompanionView, language: str) -> tuple[str, str]:
     local = view.scheduled_at.astimezone(ZoneInfo(view.timezone))
+    if language != DEFAULT:
+        return format_date(local, "full", locale=language), local.strftime("%H:%M")
     return local.strftime("%A %-d %B %Y"), local.strftime("%H:%M")
 
 
-def question(view: CompanionView) -> str:
+def question(view: CompanionView, language: str = DEFAULT) -> str:
     """The one sentence a companion reads, in the email and on the page."""
-    day, at = _when(view)
-    return (
-        f"{view.patient} asked you to drive them home from their appointment at {view.clinic} "
-        f"on {day} at {at}. Can you?"
-    )
+    day, at = _when(view, language)
+    return gettext(
+        language,
+        "{patient} asked you to drive them home from their appointment at {clinic} "
+        "on {day} at {at}. Can you?",
+    ).format(patient=view.patient, clinic=view.clinic, day=day, at=at)
 
 
 def letter(view: CompanionView, url: str) -> tuple[str, str]:

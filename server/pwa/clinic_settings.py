@@ -94,6 +94,7 @@ def _settings_form(data: dict[str, str]) -> SettingsForm:
         country=data.get("country", "US"),
         emergency_number=data.get("emergency_number") or None,
         pre_session_instructions=data.get("pre_session_instructions") or None,
+        pre_session_instructions_es=data.get("pre_session_instructions_es") or None,
         checkin_time=data.get("checkin_time") or None,
         day_before_reminder=bool(data.get("day_before_reminder")),
         two_hours_reminder=bool(data.get("two_hours_reminder")),

@@ -320,6 +320,7 @@ def _summary_context(viewer: User, page: SummaryPage, preset: Preset) -> dict[st
         "phq9": phq9,
         "phq9_band": _band(phq9.latest_band),
         "baseline_note": _note(phq9.baseline_note),
+        "remission_12_months_note": _note(phq9.remission_12_months_note),
         "phq9_baseline_day": _day(phq9.baseline_day),
         "phq9_latest_day": _day(phq9.latest_day),
         "phq9_change": _pct(phq9.change_pct),

@@ -82,6 +82,25 @@ SENTENCES: tuple[tuple[str, str], ...] = (
         rf"No check-in for (?P<days>{NUM}) days \((?P<first>{DAY}) to (?P<last>{DAY})\)\.",
         N_("No check-in for {days} days ({first} to {last})."),
     ),
+    # CMS159's 12-month window (server/domain/scores.py, remission_at_12_months).
+    (
+        rf"no PHQ-9 in the 12-month window \((?P<opens>{DAY}) to (?P<closes>{DAY})\): counted as "
+        r"not in remission",
+        N_("no PHQ-9 in the 12-month window ({opens} to {closes}): counted as not in remission"),
+    ),
+    (
+        rf"PHQ-9 (?P<total>{NUM}) on (?P<day>{DAY}), in the 12-month window "
+        rf"\((?P<opens>{DAY}) to (?P<closes>{DAY})\)",
+        N_("PHQ-9 {total} on {day}, in the 12-month window ({opens} to {closes})"),
+    ),
+    (
+        rf"no PHQ-9 yet in the 12-month window \((?P<opens>{DAY}) to (?P<closes>{DAY})\)",
+        N_("no PHQ-9 yet in the 12-month window ({opens} to {closes})"),
+    ),
+    (
+        rf"the 12-month window \((?P<opens>{DAY}) to (?P<closes>{DAY})\) has not opened yet",
+        N_("the 12-month window ({opens} to {closes}) has not opened yet"),
+    ),
     (
         rf"baseline PHQ-9 below (?P<limit>{NUM})",
         N_("baseline PHQ-9 below {limit}"),

@@ -86,7 +86,7 @@ async def save_record(
             address=address,
             detail={"infusion_id": str(infusion_id), "session_record": True},
         )
-    return RecordOut(record=record, warning=bp_warning(record, limits))
+    return RecordOut(record=record, warning=bp_warning(record, limits, viewer.language))
 
 
 async def record_on(
@@ -120,7 +120,7 @@ async def record_of(
             address=address,
             detail=_about(infusion_id),
         )
-    return RecordOut(record=record, warning=bp_warning(record, limits))
+    return RecordOut(record=record, warning=bp_warning(record, limits, viewer.language))
 
 
 async def lines_of(
@@ -133,7 +133,8 @@ async def lines_of(
     """The summary's sessions of local days first..last; ``checkins`` reach the days after."""
     records = await record_store.in_range(conn, access, first, last)
     moods = {day: mean for day, (mean, _) in daily_means(checkins).items()}
-    return session_lines(records, moods, await limits_for(conn, access))
+    limits = await limits_for(conn, access)
+    return session_lines(records, moods, limits, access.viewer.language)
 
 
 class ChairPage(msgspec.Struct, frozen=True, kw_only=True):
@@ -172,7 +173,7 @@ async def chair_page(
         patient=patient,
         infusion=infusion,
         record=record,
-        warning=None if record is None else bp_warning(record, limits),
+        warning=None if record is None else bp_warning(record, limits, viewer.language),
         drug=record.drug if record else planned or "iv_ketamine",
         limits=limits,
     )

@@ -16,6 +16,7 @@ from server.config import Settings
 from server.db import Connection, Pool, connection, transaction
 from server.domain.accounts import Access, User
 from server.domain.checkins import check_text
+from server.domain.clinic import instructions_in
 from server.domain.companions import (
     ASK_STALE_AFTER,
     RIDESHARE_ADVICE,
@@ -31,6 +32,7 @@ from server.domain.logbook import INFUSIONS, parse_entry_id
 from server.domain.mail import Letter, health_words, link
 from server.domain.records import Infusion
 from server.errors import AppError, Conflict, InvalidField, NotFound
+from server.i18n import gettext
 from server.services.access import own_access
 from server.services.sessions import token_hash
 from server.store import clinics as clinic_store
@@ -59,13 +61,14 @@ class ClinicFacts(msgspec.Struct, frozen=True):
     instructions: str | None
 
 
-async def clinic_facts(conn: Connection, patient_id: UUID, settings: Settings) -> ClinicFacts:
+async def clinic_facts(conn: Connection, patient: User, settings: Settings) -> ClinicFacts:
     """The name and pre-session instructions of the clinic the patient shares with (its
-    settings, issue 15); without one, the name every email is sent under."""
-    clinic = await clinic_store.clinic_of_patient(conn, patient_id)
+    settings, issue 15; the instructions in the patient's language, else the other one the
+    clinic wrote); without one, the name every email is sent under."""
+    clinic = await clinic_store.clinic_of_patient(conn, patient.id)
     if clinic is None:
         return ClinicFacts(settings.mail_display_name, None)
-    return ClinicFacts(clinic.settings.name, clinic.settings.pre_session_instructions)
+    return ClinicFacts(clinic.settings.name, instructions_in(clinic.settings, patient.language))
 
 
 async def _session(conn: Connection, access: Access, raw_id: str) -> Infusion:
@@ -77,13 +80,17 @@ async def _session(conn: Connection, access: Access, raw_id: str) -> Infusion:
     return infusion
 
 
-def _day_before(infusion: Infusion, checklist: Checklist | None, clinic: ClinicFacts) -> DayBefore:
+def _day_before(
+    infusion: Infusion, checklist: Checklist | None, clinic: ClinicFacts, language: str
+) -> DayBefore:
+    """The page's state, its words in the patient's ``language``."""
+    rideshare = checklist is not None and checklist.ride == "rideshare"
     return DayBefore(
         infusion=infusion,
         checklist=checklist,
         instructions=clinic.instructions,
-        advice=RIDESHARE_ADVICE if checklist and checklist.ride == "rideshare" else None,
-        ride_state=ride_state(checklist),
+        advice=gettext(language, RIDESHARE_ADVICE) if rideshare else None,
+        ride_state=ride_state(checklist, language),
     )
 
 
@@ -92,8 +99,8 @@ async def day_before(pool: Pool, patient: User, raw_id: str, settings: Settings)
     async with transaction(pool) as conn:
         infusion = await _session(conn, access, raw_id)
         found = await companion_store.checklists(conn, access, [infusion.id])
-        clinic = await clinic_facts(conn, patient.id, settings)
-    return _day_before(infusion, found.get(infusion.id), clinic)
+        clinic = await clinic_facts(conn, patient, settings)
+    return _day_before(infusion, found.get(infusion.id), clinic, patient.language)
 
 
 async def save_checklist(
@@ -104,11 +111,11 @@ async def save_checklist(
     access = own_access(patient)
     async with transaction(pool) as conn:
         infusion = await _session(conn, access, raw_id)
-        clinic = await clinic_facts(conn, patient.id, settings)
+        clinic = await clinic_facts(conn, patient, settings)
         found = await checklist_on(conn, access, infusion, sent, utc_now(), clinic=clinic.name)
         # A ride arranged or not decides whether "home safely?" is asked the day after.
         await reminder_store.replan_patient(conn, access.patient_id)
-    return _day_before(infusion, found, clinic)
+    return _day_before(infusion, found, clinic, patient.language)
 
 
 async def checklist_on(
@@ -180,9 +187,10 @@ async def home_safely(pool: Pool, patient: User, raw_id: str, home: bool) -> Non
 async def ride_states(
     conn: Connection, access: Access, infusion_ids: list[UUID]
 ) -> dict[UUID, str]:
-    """The schedule's words for each session's ride home ("ride: confirmed by Ana")."""
+    """The schedule's words for each session's ride home ("ride: confirmed by Ana"), in the
+    viewer's language."""
     found = await companion_store.checklists(conn, access, infusion_ids)
-    return {i: ride_state(found.get(i)) for i in infusion_ids}
+    return {i: ride_state(found.get(i), access.viewer.language) for i in infusion_ids}
 
 
 # --- the companion's side: a link, no account ---------------------------------------------------

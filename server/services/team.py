@@ -30,9 +30,11 @@ from server.domain.clinic import (
     check_phone,
     check_roles,
     crisis_lines,
+    instructions_in,
     may,
 )
 from server.errors import AppError, Forbidden, InvalidField, NotFound
+from server.i18n import DEFAULT
 from server.services import passwords, sessions
 from server.services.access import NOT_YOUR_ROLE
 from server.services.reminders import change_prefs
@@ -272,6 +274,7 @@ class SettingsForm(msgspec.Struct, frozen=True, kw_only=True):
     country: str = "US"
     emergency_number: str | None = None
     pre_session_instructions: str | None = None
+    pre_session_instructions_es: str | None = None
     checkin_time: str | None = None
     day_before_reminder: bool = True
     two_hours_reminder: bool = True
@@ -310,6 +313,9 @@ def check_settings(form: SettingsForm) -> ClinicSettings:
         country=form.country,  # type: ignore[arg-type]
         emergency_number=emergency,
         pre_session_instructions=check_instructions(form.pre_session_instructions),
+        pre_session_instructions_es=check_instructions(
+            form.pre_session_instructions_es, "pre_session_instructions_es"
+        ),
         checkin_time=checkin,
         day_before_reminder=form.day_before_reminder,
         two_hours_reminder=form.two_hours_reminder,
@@ -351,16 +357,18 @@ class PatientClinic(msgspec.Struct, frozen=True, kw_only=True):
     name: str | None
     phone: str | None
     crisis: list[CrisisLine]
-    pre_session_instructions: str | None
+    pre_session_instructions: str | None  # in the patient's language, else the other one
 
 
 async def clinic_for_patient(pool: Pool, settings: Settings, patient: User) -> PatientClinic:
     async with transaction(pool) as conn:
         clinic = await clinic_store.clinic_of_patient(conn, patient.id)
-    return patient_clinic(clinic, settings)
+    return patient_clinic(clinic, settings, patient.language)
 
 
-def patient_clinic(clinic: Clinic | None, settings: Settings) -> PatientClinic:
+def patient_clinic(
+    clinic: Clinic | None, settings: Settings, language: str = DEFAULT
+) -> PatientClinic:
     if clinic is None:
         return PatientClinic(
             clinic_id=None,
@@ -376,7 +384,7 @@ def patient_clinic(clinic: Clinic | None, settings: Settings) -> PatientClinic:
         name=s.name,
         phone=phone,
         crisis=crisis_lines(s.country, phone, s.emergency_number),
-        pre_session_instructions=s.pre_session_instructions,
+        pre_session_instructions=instructions_in(s, language),
     )
 
 

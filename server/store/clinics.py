@@ -13,7 +13,8 @@ from server.db import Connection
 from server.domain.clinic import Clinic, ClinicSettings
 
 _SETTINGS = (
-    "name, phone, country, emergency_number, pre_session_instructions, checkin_time, "
+    "name, phone, country, emergency_number, pre_session_instructions, "
+    "pre_session_instructions_es, checkin_time, "
     "day_before_reminder, two_hours_reminder, evening_after_reminder, on_call_email, "
     "ketamine_min_mg_per_kg, ketamine_max_mg_per_kg, esketamine_doses, bp_systolic_threshold, "
     "bp_diastolic_threshold"

@@ -46,7 +46,10 @@ function showChecklist(state) {
   $("instructions-text").textContent = state.instructions || "";
   form.elements.instructions_read.checked = Boolean(list && list.instructions_read);
   $("checklist-message").value = (list && list.message) || "";
-  $("ride-state").textContent = state.ride_state.replace(/^ride: /, t("Your ride:") + " ");
+  // The server writes the state in the reader's language, "ride: …" as the schedule shows it.
+  const said = t("ride:") + " ";
+  $("ride-state").textContent = state.ride_state.startsWith(said)
+    ? t("Your ride:") + " " + state.ride_state.slice(said.length) : state.ride_state;
 }
 
 $("checklist-form").addEventListener("change", (event) => {

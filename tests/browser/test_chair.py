@@ -240,3 +240,27 @@ async def test_the_patient_names_a_driver_the_day_before(
     await page.get_by_role("button", name="Save").click()
     await expect(page.locator("#ride-advice")).to_contain_text("Do not drive")
     await expect(page.locator("#ride-state")).to_have_text("Your ride: rideshare")
+
+
+async def test_the_day_before_page_in_spanish(context: BrowserContext, page: Page) -> None:
+    # The ride's state and the rideshare advice are written by the server in the patient's
+    # language (issue 18); the page puts "Tu viaje:" in front.
+    await sign_up(context, name="Lucía")
+    headers = {"content-type": "application/json", "x-csrf-token": await csrf(context)}
+    spanish = await context.request.patch(
+        "/api/v1/me", data=json.dumps({"language": "es"}), headers=headers
+    )
+    assert spanish.status == 200
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+    made = await context.request.put(
+        f"/api/v1/infusions/{uuid.uuid4()}",
+        data=json.dumps({"scheduled_at": tomorrow.isoformat(), "duration_minutes": 45}),
+        headers=headers,
+    )
+    assert made.status == 201
+    await open_app(page, "/day-before?checklist")
+    await expect(page.locator("#ride-state")).to_have_text("Tu viaje: sin organizar")
+    await page.get_by_label("Un taxi o un viaje compartido").check()
+    await page.get_by_role("button", name="Guardar").click()
+    await expect(page.locator("#ride-advice")).to_contain_text("No manejes tú")
+    await expect(page.locator("#ride-state")).to_have_text("Tu viaje: taxi o viaje compartido")

@@ -45,6 +45,24 @@ EXAMPLES = [
         "Ánimo esta semana 4.2, 2.1 por debajo de las 4 semanas previas (6.3).",
     ),
     ("baseline PHQ-9 below 10", "PHQ-9 basal por debajo de 10"),
+    # CMS159's remission at 12 months, on the summary (server/domain/scores.py).
+    (
+        "PHQ-9 4 on 2026-03-02, in the 12-month window (2026-01-01 to 2026-05-01)",
+        "PHQ-9 4 el 2026-03-02, en la ventana de 12 meses (2026-01-01 a 2026-05-01)",
+    ),
+    (
+        "no PHQ-9 in the 12-month window (2026-01-01 to 2026-05-01): counted as not in remission",
+        "ningún PHQ-9 en la ventana de 12 meses (2026-01-01 a 2026-05-01): cuenta como sin "
+        "remisión",
+    ),
+    (
+        "no PHQ-9 yet in the 12-month window (2026-01-01 to 2026-05-01)",
+        "aún no hay PHQ-9 en la ventana de 12 meses (2026-01-01 a 2026-05-01)",
+    ),
+    (
+        "the 12-month window (2026-01-01 to 2026-05-01) has not opened yet",
+        "la ventana de 12 meses (2026-01-01 a 2026-05-01) aún no se ha abierto",
+    ),
 ]
 
 
