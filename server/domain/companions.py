@@ -83,6 +83,9 @@ class CompanionView(msgspec.Struct, frozen=True, kw_only=True):
     scheduled_at: datetime
     timezone: str
     answer: Reply | None
+    # The language of the patient who asked: the email's (a companion has no account, so their
+    # own is unknown; the person asking them is the best guess). The page follows their browser.
+    asked_in: str = DEFAULT
 
 
 def link_expires(scheduled_at: datetime, duration_minutes: int) -> datetime:
@@ -128,11 +131,12 @@ def question(view: CompanionView, language: str = DEFAULT) -> str:
 
 
 def letter(view: CompanionView, url: str) -> tuple[str, str]:
-    """(subject, body) of the companion's email."""
-    subject = f"{view.patient} asked you for a ride home"
-    body = (
-        f"Hello {view.companion},\n\n{question(view)}\n\n"
-        f"Answer yes or no here (the link works once, until the appointment ends):\n{url}\n\n"
-        f"{view.clinic}\n"
+    """(subject, body) of the companion's email, in the language of the patient who asked."""
+    language = view.asked_in
+    subject = gettext(language, "{patient} asked you for a ride home").format(patient=view.patient)
+    hello = gettext(language, "Hello {companion},").format(companion=view.companion)
+    answer = gettext(
+        language, "Answer yes or no here (the link works once, until the appointment ends):"
     )
+    body = f"{hello}\n\n{question(view, language)}\n\n{answer}\n{url}\n\n{view.clinic}\n"
     return subject, body

@@ -153,7 +153,7 @@ async def mint_token(conn: Connection, outbox_id: int, token_hash: bytes) -> Com
               AND u.id = c.patient_id AND i.id = c.infusion_id AND NOT i.deleted
            RETURNING 'open' AS state, c.name AS companion,
                      split_part(u.display_name, ' ', 1) AS patient, c.clinic, i.scheduled_at,
-                     u.timezone, c.answer""",
+                     u.timezone, c.answer, u.language AS asked_in""",
         outbox_id,
         token_hash,
     )

@@ -185,6 +185,24 @@ async def test_the_companion_answers_once_and_learns_nothing_of_health(
     assert made_up.status_code == 404
 
 
+async def test_a_spanish_speaking_patient_s_companion_is_asked_in_spanish(
+    patient: Any, pool: db.Pool, settings: Settings, mail_server: MailServer
+) -> None:
+    # A companion has no account: the email follows the language of the patient who asks.
+    changed = await patient.patch("/api/v1/me", json={"language": "es"})
+    assert changed.status_code == 200, changed.text
+    session = await _session(patient, datetime.now(UTC) + timedelta(days=1))
+    email = f"ana-{uuid.uuid4().hex[:8]}@example.org"
+    await _name_ana(patient, session, email)
+    await deliver(pool, settings, mail_server)
+    [message] = mail_server.to(email)
+    assert_neutral(message)
+    text = text_of(message)
+    assert "te pidió que le lleves a casa" in text and "¿Puedes?" in text, text
+    assert "Hola, Ana:" in text and "Responde sí o no aquí" in text
+    assert "asked you" not in text and "Answer yes or no" not in text
+
+
 @pytest.mark.parametrize("ending", ["revoked", "expired"])
 async def test_a_revoked_or_expired_link_is_refused(
     ending: str,
