@@ -13,7 +13,7 @@ from typing import Any, TypeVar, get_args
 import asyncpg
 import msgspec
 
-from server.i18n import DEFAULT, N_, gettext
+from server.i18n import DEFAULT, N_, gettext, ngettext
 
 T = TypeVar("T")
 
@@ -56,6 +56,10 @@ class AppError(Exception):
         self.headers = headers or {}
         if status is not None:
             self.status = status
+
+    def detail_in(self, language: str) -> str:
+        """``detail`` as its reader reads it (English when the catalogue lacks it)."""
+        return gettext(language, self.detail)
 
 
 class InvalidField(AppError):
@@ -115,12 +119,40 @@ class Conflict(AppError):
 
 
 class TooManyAttempts(AppError):
-    """429; ``retry_after`` seconds go out as the Retry-After header."""
+    """429; ``retry_after`` seconds go out as the Retry-After header, and the detail ends with
+    the wait in words, in the reader's language (``reason`` is the catalogue's message)."""
 
     status = 429
 
-    def __init__(self, detail: str, *, retry_after: int) -> None:
-        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+    def __init__(self, reason: str, *, retry_after: int) -> None:
+        super().__init__(
+            f"{reason} {wait_in_words(DEFAULT, retry_after)}",
+            headers={"Retry-After": str(retry_after)},
+        )
+        self.reason = reason
+        self.retry_after = retry_after
+        self.more: tuple[str, ...] = ()
+
+    def also(self, message: str) -> None:
+        """Add a sentence after the wait (a catalogue message too)."""
+        self.more = (*self.more, message)
+        self.detail = f"{self.detail} {message}"
+
+    def detail_in(self, language: str) -> str:
+        words = [gettext(language, self.reason), wait_in_words(language, self.retry_after)]
+        return " ".join([*words, *(gettext(language, m) for m in self.more)])
+
+
+def wait_in_words(language: str, seconds: int) -> str:
+    """A wait as a person reads it: "Try again in 30 seconds.", "... in 15 minutes."."""
+    if seconds < 60:
+        return ngettext(
+            language, "Try again in {n} second.", "Try again in {n} seconds.", seconds
+        ).format(n=seconds)
+    minutes = -(-seconds // 60)
+    return ngettext(
+        language, "Try again in {n} minute.", "Try again in {n} minutes.", minutes
+    ).format(n=minutes)
 
 
 class FieldError(msgspec.Struct, frozen=True):

@@ -77,7 +77,10 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         # the session arrives wrapped. Answer for what actually happened.
         exc = exc.exceptions[0]
     if isinstance(exc, AppError):
-        return problem_response(problem_in(problem_of(exc), reader), exc.headers)
+        problem = problem_in(problem_of(exc), reader)
+        return problem_response(
+            msgspec.structs.replace(problem, detail=exc.detail_in(reader)), exc.headers
+        )
     if isinstance(exc, ValidationException):
         errors = _field_errors(exc)
         if not errors:

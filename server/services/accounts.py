@@ -23,7 +23,7 @@ from server.domain.accounts import (
 )
 from server.domain.mail import Kind
 from server.errors import AppError, Conflict, Forbidden, InvalidField, NotSignedIn
-from server.i18n import Language
+from server.i18n import N_, Language
 from server.services import lockout, mail, passwords, reauthentication, sessions, throttle
 from server.services.reminders import change_prefs
 from server.services.sessions import NewSession
@@ -95,7 +95,7 @@ async def register(
     notice that someone tried; the answer, and the work before it, do not say which, and every
     sign-up counts against the client's address, as each mails someone."""
     by_address = "signup:" + address
-    await throttle.check(pool, [(by_address, SIGN_UP_LIMIT)], "Too many sign-ups.")
+    await throttle.check(pool, [(by_address, SIGN_UP_LIMIT)], N_("Too many sign-ups."))
     account = await new_account(
         email=email,
         password=password,

@@ -25,6 +25,7 @@ from server.config import Settings
 from server.db import Pool, transaction
 from server.domain.accounts import User, fold_email
 from server.errors import InvalidField
+from server.i18n import N_
 from server.services import mail, throttle
 from server.services.sessions import token_hash
 from server.services.throttle import Attempt, Refused, Rule
@@ -39,8 +40,8 @@ PAIR = Rule(
 )
 ACCOUNT = Rule(free=50, window=timedelta(hours=1))
 ADDRESS = Rule(free=20, window=timedelta(minutes=15))
-TOO_MANY = "Too many failed sign-ins."
-LINK_MAILED = "If an account has this address, we have emailed it a link to sign in."
+TOO_MANY = N_("Too many failed sign-ins.")
+LINK_MAILED = N_("If an account has this address, we have emailed it a link to sign in.")
 LINK_LIMIT = 20  # dead sign-in links tried per client address in the throttle window
 DEAD_LINK = "This sign-in link has expired or has already been used. Sign in again."
 
@@ -89,7 +90,7 @@ async def begin(pool: Pool, settings: Settings, *, email: str, address: str) -> 
     except Refused as refused:
         locked = keys.account in refused.keys
         if locked:
-            refused.detail += f" {LINK_MAILED}"
+            refused.also(LINK_MAILED)
         await _note_refusal(pool, email, keys, address, locked=locked)
         raise
     return Counted(keys=keys, attempt=attempt, address=address)
@@ -133,7 +134,7 @@ async def use_link(pool: Pool, *, token: str, address: str) -> tuple[User, str]:
     """The account a sign-in link opens, and its password hash (the link stands in for the
     password), the link used up; dead links tried count against the client's address."""
     by_address = "signin-links:" + address
-    await throttle.check(pool, [(by_address, LINK_LIMIT)], "Too many tries with old links.")
+    await throttle.check(pool, [(by_address, LINK_LIMIT)], N_("Too many tries with old links."))
     async with transaction(pool) as conn:
         found = await account_tokens.use_sign_in_link(conn, token_hash(token))
     if found is None:

@@ -19,6 +19,7 @@ from server.db import Connection, Pool, transaction
 from server.domain import second_factor
 from server.domain.accounts import SessionState, User
 from server.errors import AppError, Conflict, InvalidField, NotFound
+from server.i18n import N_
 from server.services import reauthentication, sessions, throttle
 from server.services.reauthentication import WRONG_CODE, read_code
 from server.services.sessions import NewSession
@@ -30,7 +31,7 @@ from server.timeutil import utc_now
 # Codes typed at the second step of a sign-in, per account. Only someone who had the password
 # gets here.
 WRONG = throttle.PAST_THE_PASSWORD
-TOO_MANY = "Too many wrong codes."
+TOO_MANY = N_("Too many wrong codes.")
 NO_SECOND_STEP = "No sign-in is waiting for a code. Sign in again."
 
 

@@ -47,6 +47,7 @@ from server.config import Settings
 from server.db import Pool, transaction
 from server.domain.accounts import SessionState, User
 from server.errors import AppError, Conflict, InvalidField, NotFound, NotSignedIn
+from server.i18n import N_
 from server.services import reauthentication, sessions, throttle
 from server.services.sessions import NewSession
 from server.store import audit
@@ -119,7 +120,7 @@ async def _challenge(
 ) -> bytes:
     if address is not None:  # before sign-in: anyone may ask, so count who does
         key = "passkeys:" + address
-        await throttle.check(pool, [(key, OPTIONS_LIMIT)], "Too many passkey sign-ins.")
+        await throttle.check(pool, [(key, OPTIONS_LIMIT)], N_("Too many passkey sign-ins."))
         await throttle.failed(pool, (key,))
     challenge = secrets.token_bytes(32)
     async with transaction(pool) as conn:

@@ -16,6 +16,7 @@ from server.db import Pool, transaction
 from server.domain import second_factor
 from server.domain.accounts import SessionState, User
 from server.errors import InvalidField, NotSignedIn, ReauthenticationRequired
+from server.i18n import N_
 from server.services import passwords, throttle
 from server.store import mfa as mfa_store
 from server.store import sessions as session_store
@@ -26,7 +27,7 @@ RECENT = timedelta(minutes=5)
 # Wrong passwords or codes typed by a signed-in account: the holder of a session (a phone left
 # unlocked).
 WRONG = throttle.PAST_THE_PASSWORD
-TOO_MANY = "Too many wrong passwords or codes."
+TOO_MANY = N_("Too many wrong passwords or codes.")
 
 
 def require_recent(state: SessionState | None) -> None:

@@ -128,7 +128,9 @@ async def accept_share(pool: Pool, clinician: User, typed: str, address: str) ->
     # their address are what the audit trail holds of them anyway, and nothing typed is kept.
     keys = (f"share:acct:{clinician.id}", f"share:addr:{address}")
     await throttle.check(
-        pool, list(zip(keys, (ACCEPT_LIMIT, ADDRESS_LIMIT), strict=True)), "Too many wrong codes."
+        pool,
+        list(zip(keys, (ACCEPT_LIMIT, ADDRESS_LIMIT), strict=True)),
+        N_("Too many wrong codes."),
     )
     normalise_code(typed)  # a malformed code is a typing slip, not a guess: 400, not counted
     async with transaction(pool) as conn:

@@ -92,17 +92,9 @@ class Attempt(msgspec.Struct, frozen=True):
     at_limit: frozenset[str]
 
 
-def in_words(seconds: int) -> str:
-    """A wait as a person reads it: "30 seconds", "1 minute", "15 minutes"."""
-    if seconds < 60:
-        return f"{seconds} second{'s' * (seconds != 1)}"
-    minutes = math.ceil(seconds / 60)
-    return f"{minutes} minute{'s' * (minutes != 1)}"
-
-
 async def attempt(pool: Pool, rules: Mapping[str, Rule], message: str) -> Attempt:
     """Count one attempt against every key of ``rules`` (key → its rule), or, if any key must
-    wait, against none and raise Refused, ``message`` completed with the wait."""
+    wait, against none and raise Refused, ``message`` the reason (the error adds the wait)."""
     async with transaction(pool) as conn:
         counts = await counters.hold_attempts(conn, list(rules))
         waits = {c.key: rules[c.key].wait(c) for c in counts}
@@ -110,7 +102,7 @@ async def attempt(pool: Pool, rules: Mapping[str, Rule], message: str) -> Attemp
         if longest > NO_WAIT:
             seconds = max(1, math.ceil(longest.total_seconds()))
             raise Refused(
-                f"{message} Try again in {in_words(seconds)}.",
+                message,
                 retry_after=seconds,
                 keys=frozenset(key for key, wait in waits.items() if wait > NO_WAIT),
             )
@@ -134,16 +126,14 @@ async def forgive(pool: Pool, attempt: Attempt, forget: Sequence[str] = ()) -> N
 
 async def check(pool: Pool, limits: Sequence[tuple[str, int]], message: str) -> None:
     """Raise TooManyAttempts when any key has ``limit`` failures inside the window. ``message``
-    is completed with the wait, in minutes ("Too many failed sign-ins.")."""
+    is the reason ("Too many failed sign-ins."); the error adds the wait in the reader's words."""
     async with transaction(pool) as conn:
         counts = await counters.recent_failures(conn, [key for key, _ in limits], WINDOW)
     for key, limit in limits:
         failures, retry = counts.get(key, (0, 0.0))
         if failures >= limit:
             seconds = max(1, math.ceil(retry))
-            raise TooManyAttempts(
-                f"{message} Try again in {math.ceil(seconds / 60)} minutes.", retry_after=seconds
-            )
+            raise TooManyAttempts(message, retry_after=seconds)
 
 
 async def failed(pool: Pool, keys: Sequence[str]) -> None:

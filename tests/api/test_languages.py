@@ -247,3 +247,27 @@ async def test_the_manifest_is_in_the_readers_language(client_factory: Any) -> N
     assert [s["name"] for s in es["shortcuts"]] == ["Registrarme", "PHQ-9", "Ayuda ahora"]
     for same in ("name", "short_name", "id", "start_url", "scope", "icons"):
         assert en[same] == es[same]
+
+
+async def test_a_refusal_for_too_many_attempts_says_the_wait_in_the_readers_language(
+    client_factory: Any,
+) -> None:
+    client = client_factory("127.9.8.7")
+    for _ in range(20):
+        response = await client.post(
+            "/api/v1/auth/login", json={"email": unique_email(), "password": "nope nope nope"}
+        )
+        assert response.status_code == 401
+    attempt = {"email": unique_email(), "password": "nope nope nope"}
+    english = await client.post("/api/v1/auth/login", json=attempt)
+    spanish = await client.post("/api/v1/auth/login", json=attempt, headers=SPANISH_BROWSER)
+    assert english.status_code == spanish.status_code == 429
+    assert re.fullmatch(
+        r"Too many failed sign-ins\. Try again in \d+ (seconds?|minutes?)\.",
+        english.json()["detail"],
+    ), english.json()["detail"]
+    assert re.fullmatch(
+        r"Demasiados intentos fallidos de inicio de sesión\. "
+        r"Vuelve a intentarlo en \d+ (segundos?|minutos?)\.",
+        spanish.json()["detail"],
+    ), spanish.json()["detail"]
