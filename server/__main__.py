@@ -88,40 +88,28 @@ async def migrate(args: argparse.Namespace, settings: Settings) -> int:
 @command("create-clinician")
 async def create_clinician(args: argparse.Namespace, settings: Settings) -> int:
     """The password is read from standard input (one line), never from the command line."""
-    password = sys.stdin.readline().rstrip("\r\n")
-    try:
-        account = await accounts.new_account(
-            email=args.email, password=password, display_name=args.name, timezone=args.timezone
-        )
-    except AppError as exc:
-        print(f"error: {exc.field}: {exc.detail}", file=sys.stderr)
-        return 2
-    conn = await connect(settings)
-    try:
-        await db.migrate(conn)
-        user = await accounts.create_account(conn, account, "clinician")
-    except AppError as exc:
-        print(f"error: {exc.detail}", file=sys.stderr)
-        return 1
-    finally:
-        await conn.close()
-    print(f"created clinician {user.id}")
-    return 0
+    return await _new_clinician(settings, args.email, args.name, args.timezone)
 
 
 @command("create-clinic")
 async def create_clinic(args: argparse.Namespace, settings: Settings) -> int:
     """A clinic and its first admin (a new clinician account; password read from standard
     input, one line). The admin invites the others from /clinic/members."""
+    return await _new_clinician(
+        settings, args.admin_email, args.admin_name, args.timezone, clinic=args.name
+    )
+
+
+async def _new_clinician(
+    settings: Settings, email: str, name: str, timezone: str, *, clinic: str | None = None
+) -> int:
+    """A clinician account, with ``clinic`` also that clinic with them as its first admin."""
     from server.services import team
 
     password = sys.stdin.readline().rstrip("\r\n")
     try:
         account = await accounts.new_account(
-            email=args.admin_email,
-            password=password,
-            display_name=args.admin_name,
-            timezone=args.timezone,
+            email=email, password=password, display_name=name, timezone=timezone
         )
     except AppError as exc:
         print(f"error: {exc.field}: {exc.detail}", file=sys.stderr)
@@ -131,13 +119,17 @@ async def create_clinic(args: argparse.Namespace, settings: Settings) -> int:
         await db.migrate(conn)
         async with conn.transaction():
             user = await accounts.create_account(conn, account, "clinician")
-            clinic_id = await team.create_clinic(conn, args.name, user, ["admin"])
+            if clinic is not None:
+                clinic_id = await team.create_clinic(conn, clinic, user, ["admin"])
     except AppError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 1
     finally:
         await conn.close()
-    print(f"created clinic {clinic_id} with admin {user.id}")
+    if clinic is None:
+        print(f"created clinician {user.id}")
+    else:
+        print(f"created clinic {clinic_id} with admin {user.id}")
     return 0
 
 

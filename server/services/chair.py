@@ -21,6 +21,7 @@ from server.domain.chair import (
     limits_of,
     session_lines,
 )
+from server.domain.clinic import Right
 from server.domain.courses import Drug
 from server.domain.logbook import INFUSIONS, parse_entry_id
 from server.domain.records import CheckIn, Infusion
@@ -37,8 +38,16 @@ from server.timeutil import utc_now
 NO_SESSION = "No such session."
 
 
-def _about(infusion_id: UUID) -> dict[str, str]:
-    return {"infusion_id": str(infusion_id)}
+async def _session(
+    conn: Connection, viewer: User, raw_patient_id: str, raw_infusion_id: str, right: Right
+) -> tuple[Access, UUID]:
+    access = await patient_access(conn, viewer, parse_patient_id(raw_patient_id), right)
+    return access, parse_entry_id(raw_infusion_id, "infusion_id")
+
+
+async def _audit_view(conn: Connection, access: Access, infusion_id: UUID, address: str) -> None:
+    detail = {"infusion_id": str(infusion_id)}
+    await audit_clinician(conn, access, "view_infusions", address=address, detail=detail)
 
 
 class RecordOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -73,8 +82,9 @@ async def save_record(
 ) -> RecordOut:
     """Create or replace the session record of one of the patient's infusions."""
     async with transaction(pool) as conn:
-        access = await patient_access(conn, viewer, parse_patient_id(raw_patient_id), "chair_write")
-        infusion_id = parse_entry_id(raw_infusion_id, "infusion_id")
+        access, infusion_id = await _session(
+            conn, viewer, raw_patient_id, raw_infusion_id, "chair_write"
+        )
         if await entries.by_id(conn, INFUSIONS, access, infusion_id) is None:
             raise NotFound(NO_SESSION)
         limits = await limits_for(conn, access)
@@ -107,19 +117,14 @@ async def record_of(
     pool: Pool, viewer: User, raw_patient_id: str, raw_infusion_id: str, *, address: str
 ) -> RecordOut:
     async with transaction(pool) as conn:
-        access = await patient_access(conn, viewer, parse_patient_id(raw_patient_id), "chair_read")
-        infusion_id = parse_entry_id(raw_infusion_id, "infusion_id")
+        access, infusion_id = await _session(
+            conn, viewer, raw_patient_id, raw_infusion_id, "chair_read"
+        )
         record = await record_store.of_infusion(conn, access, infusion_id)
         if record is None:
             raise NotFound("No record of this session yet.")
         limits = await limits_for(conn, access)
-        await audit_clinician(
-            conn,
-            access,
-            "view_infusions",
-            address=address,
-            detail=_about(infusion_id),
-        )
+        await _audit_view(conn, access, infusion_id, address)
     return RecordOut(record=record, warning=bp_warning(record, limits, viewer.language))
 
 
@@ -153,8 +158,9 @@ async def chair_page(
     pool: Pool, viewer: User, raw_patient_id: str, raw_infusion_id: str, *, address: str
 ) -> ChairPage:
     async with transaction(pool) as conn:
-        access = await patient_access(conn, viewer, parse_patient_id(raw_patient_id), "chair_read")
-        infusion_id = parse_entry_id(raw_infusion_id, "infusion_id")
+        access, infusion_id = await _session(
+            conn, viewer, raw_patient_id, raw_infusion_id, "chair_read"
+        )
         infusion: Infusion | None = await entries.by_id(conn, INFUSIONS, access, infusion_id)
         if infusion is None:
             raise NotFound(NO_SESSION)
@@ -162,13 +168,7 @@ async def chair_page(
         record = await record_store.of_infusion(conn, access, infusion_id)
         planned = (await course_store.session_drugs(conn, access)).get(infusion_id)
         limits = await limits_for(conn, access)
-        await audit_clinician(
-            conn,
-            access,
-            "view_infusions",
-            address=address,
-            detail=_about(infusion_id),
-        )
+        await _audit_view(conn, access, infusion_id, address)
     return ChairPage(
         patient=patient,
         infusion=infusion,

@@ -39,6 +39,7 @@ from server.services.access import (
     parse_patient_id,
     patient_access,
 )
+from server.services.clinic_schedule import write_infusion
 from server.store import audit, entries
 from server.store import courses as course_store
 from server.store import push as push_store
@@ -203,18 +204,9 @@ async def change_infusion(
         access, patient = await open_patient(conn, viewer, raw_id, "chair_write")
         entry_id = parse_entry_id(raw_entry_id)
         entry = Entry(id=entry_id, patient_id=patient.id, zone=patient.zone, updated_at=updated_at)
-        written = await logbook.record(
-            conn, access, INFUSIONS, entry, content, updated_by=viewer.id, now=now
+        stored, written = await write_infusion(
+            conn, access, entry, content, now=now, address=address
         )
-        stored: Infusion = await logbook.settle(conn, INFUSIONS, access, entry_id, written)
-        if written.outcome == "applied":
-            await audit_clinician(
-                conn,
-                access,
-                "infusion_change",
-                address=address,
-                detail={"infusion_id": str(entry_id), "status": stored.status},
-            )
     return stored, written.inserted
 
 

@@ -15,8 +15,8 @@ from uuid import UUID, uuid4
 
 import msgspec
 
-from server.db import Pool, transaction
-from server.domain.accounts import User
+from server.db import Connection, Pool, transaction
+from server.domain.accounts import Access, User
 from server.domain.logbook import INFUSIONS, Entry, parse_entry_id
 from server.domain.records import Infusion
 from server.errors import InvalidField
@@ -27,6 +27,7 @@ from server.store import clinics as clinic_store
 from server.store import entries
 from server.store import summary as summary_store
 from server.store.clinics import Booking, Membership
+from server.store.entries import Written
 from server.timeutil import utc_now
 
 MAX_DAYS = 31
@@ -108,18 +109,7 @@ async def book(
         except msgspec.ValidationError as exc:
             raise InvalidField("infusion", str(exc)) from None
         entry = Entry(id=entry_id, patient_id=patient.id, zone=patient.zone, updated_at=now)
-        written = await logbook.record(
-            conn, access, INFUSIONS, entry, content, updated_by=staff.id, now=now
-        )
-        stored: Infusion = await logbook.settle(conn, INFUSIONS, access, entry_id, written)
-        if written.outcome == "applied":
-            await audit_clinician(
-                conn,
-                access,
-                "infusion_change",
-                address=address,
-                detail={"infusion_id": str(entry_id), "status": stored.status},
-            )
+        stored, _ = await write_infusion(conn, access, entry, content, now=now, address=address)
     return Booked(
         id=stored.id,
         patient_id=stored.patient_id,
@@ -131,3 +121,23 @@ async def book(
 
 def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
+
+
+async def write_infusion(
+    conn: Connection, access: Access, entry: Entry, content: Any, *, now: datetime, address: str
+) -> tuple[Infusion, Written]:
+    """Write one of the patient's infusions as the viewer (a member booking it, the
+    psychiatrist changing it) through the log's own write, and audit the change if it stands."""
+    written = await logbook.record(
+        conn, access, INFUSIONS, entry, content, updated_by=access.viewer.id, now=now
+    )
+    stored: Infusion = await logbook.settle(conn, INFUSIONS, access, entry.id, written)
+    if written.outcome == "applied":
+        await audit_clinician(
+            conn,
+            access,
+            "infusion_change",
+            address=address,
+            detail={"infusion_id": str(entry.id), "status": stored.status},
+        )
+    return stored, written
