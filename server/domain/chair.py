@@ -25,7 +25,7 @@ from uuid import UUID
 import msgspec
 
 from server.domain.checkins import AwareDateTime
-from server.domain.clinic import ClinicSettings
+from server.domain.clinic import BP_THRESHOLD, ESKETAMINE_DOSES, KETAMINE_MG_PER_KG, ClinicSettings
 from server.domain.courses import DRUGS, Drug
 from server.errors import InvalidField
 from server.i18n import DEFAULT, N_, gettext
@@ -66,9 +66,9 @@ class OutOfRange(InvalidField):
 class ClinicLimits(msgspec.Struct, frozen=True, kw_only=True):
     """The clinic settings the chair record is checked against, with their defaults."""
 
-    ketamine_mg_per_kg: tuple[float, float] = (0.1, 1.0)  # IV and IM racemic ketamine
-    esketamine_mg: tuple[int, ...] = (28, 56, 84)  # intranasal, fixed doses
-    bp_threshold: tuple[int, int] = (140, 90)  # before dosing: systolic/diastolic, mmHg
+    ketamine_mg_per_kg: tuple[float, float] = KETAMINE_MG_PER_KG  # IV and IM racemic ketamine
+    esketamine_mg: tuple[int, ...] = ESKETAMINE_DOSES  # intranasal, fixed doses
+    bp_threshold: tuple[int, int] = BP_THRESHOLD  # before dosing: systolic/diastolic, mmHg
 
 
 DEFAULT_LIMITS: Final = ClinicLimits()

@@ -129,6 +129,10 @@ PHONE_MAX = 40
 INSTRUCTIONS_MAX = 4000
 # Intranasal esketamine comes in 28 mg devices: a dose is one, two or three of them.
 ESKETAMINE_DOSES: tuple[int, ...] = (28, 56, 84)
+# The defaults of what the chair record is checked against (issue 16): IV and IM racemic ketamine
+# 0.1-1.0 mg/kg; a warning on dosing above 140/90 mmHg.
+KETAMINE_MG_PER_KG: tuple[float, float] = (0.1, 1.0)
+BP_THRESHOLD: tuple[int, int] = (140, 90)
 KETAMINE_MG_PER_KG_BOUNDS = (0.05, 3.0)
 BP_SYSTOLIC_BOUNDS = (90, 220)
 BP_DIASTOLIC_BOUNDS = (50, 140)
@@ -149,12 +153,12 @@ class ClinicSettings(msgspec.Struct, frozen=True, kw_only=True):
     evening_after_reminder: bool = True
     on_call_email: str | None = None
     # What the chair record is checked against (issue 16): dose limits and the blood pressure
-    # above which dosing gets a warning. Defaults as in server/domain/chair.py's ClinicLimits.
-    ketamine_min_mg_per_kg: float = 0.1
-    ketamine_max_mg_per_kg: float = 1.0
+    # above which dosing gets a warning.
+    ketamine_min_mg_per_kg: float = KETAMINE_MG_PER_KG[0]
+    ketamine_max_mg_per_kg: float = KETAMINE_MG_PER_KG[1]
     esketamine_doses: tuple[int, ...] = ESKETAMINE_DOSES
-    bp_systolic_threshold: int = 140
-    bp_diastolic_threshold: int = 90
+    bp_systolic_threshold: int = BP_THRESHOLD[0]
+    bp_diastolic_threshold: int = BP_THRESHOLD[1]
 
 
 def instructions_in(settings: ClinicSettings, language: str) -> str | None:

@@ -20,6 +20,9 @@ from server.config import Settings
 from server.db import Connection, Pool, transaction
 from server.domain.accounts import User, check_display_name, check_password, normalise_email
 from server.domain.clinic import (
+    BP_THRESHOLD,
+    ESKETAMINE_DOSES,
+    KETAMINE_MG_PER_KG,
     Clinic,
     ClinicSettings,
     CrisisLine,
@@ -280,11 +283,11 @@ class SettingsForm(msgspec.Struct, frozen=True, kw_only=True):
     two_hours_reminder: bool = True
     evening_after_reminder: bool = True
     on_call_email: str | None = None
-    ketamine_min_mg_per_kg: float = 0.1
-    ketamine_max_mg_per_kg: float = 1.0
-    esketamine_doses: list[int] = msgspec.field(default_factory=lambda: [28, 56, 84])
-    bp_systolic_threshold: int = 140
-    bp_diastolic_threshold: int = 90
+    ketamine_min_mg_per_kg: float = KETAMINE_MG_PER_KG[0]
+    ketamine_max_mg_per_kg: float = KETAMINE_MG_PER_KG[1]
+    esketamine_doses: list[int] = msgspec.field(default_factory=lambda: list(ESKETAMINE_DOSES))
+    bp_systolic_threshold: int = BP_THRESHOLD[0]
+    bp_diastolic_threshold: int = BP_THRESHOLD[1]
 
 
 def check_settings(form: SettingsForm) -> ClinicSettings:
