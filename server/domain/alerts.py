@@ -23,6 +23,7 @@ from uuid import UUID
 import msgspec
 
 from server.domain.records import Assessment
+from server.domain.said import Said
 from server.i18n import N_
 
 AlertKind = Literal["item9", "relapse", "mood_drop", "persisting_severe_effect"]
@@ -43,7 +44,8 @@ class Raised(msgspec.Struct, frozen=True):
 
     kind: AlertKind
     day: date
-    detail: str
+    detail: str  # ``said`` in English, kept with the alert for exports and older readers
+    said: Said | None = None
 
 
 class Alert(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,16 +61,21 @@ class Alert(msgspec.Struct, frozen=True, kw_only=True):
     acknowledged_at: datetime | None
     acknowledged_by: UUID | None  # the recipient, when they acknowledged it
     note: str | None
+    # What was found, to word in the reader's language; None on alerts raised before 0029,
+    # which are read in their English ``detail``.
+    finding: Said | None = None
 
 
 def item9_alert(assessment: Assessment) -> Raised:
     """The alert of a PHQ-9 whose item 9 is above 0."""
-    return Raised(
-        "item9",
-        assessment.local_day,
-        f"PHQ-9 item 9 (thoughts of death or self-harm) answered {assessment.item9} of 3 "
-        f"(PHQ-9 total {assessment.total}).",
+    said = Said(
+        N_(
+            "PHQ-9 item 9 (thoughts of death or self-harm) answered {answer} of 3 "
+            "(PHQ-9 total {total})."
+        ),
+        {"answer": assessment.item9 or 0, "total": assessment.total},
     )
+    return Raised("item9", assessment.local_day, said.english, said)
 
 
 def clipped(detail: str) -> str:

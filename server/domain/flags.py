@@ -26,6 +26,8 @@ import msgspec
 from server.domain import monitoring
 from server.domain.monitoring import Finding, Progress
 from server.domain.records import Assessment, Infusion, SideEffect
+from server.domain.said import Said
+from server.i18n import N_
 
 WORSE_BY = 5
 GAP_DAYS = 3
@@ -55,13 +57,25 @@ _FLAG_ORDER: dict[str, int] = {
     "no_checkin": 7,
 }
 PINNED: frozenset[str] = frozenset({"item9"})
-RETRACTED = " The patient retracted this questionnaire; it is kept because it was answered."
+RETRACTED = N_(
+    "{finding} The patient retracted this questionnaire; it is kept because it was answered."
+)
 
 
 class Flag(msgspec.Struct, frozen=True):
     kind: FlagKind
     day: date
-    detail: str
+    detail: str  # ``said`` in English (the CSV export, FHIR, the API)
+    said: Said | None = None  # what was found, to word in the reader's language
+
+
+def flag(kind: FlagKind, day: date, said: Said) -> Flag:
+    """A flag of ``kind`` on ``day``, its detail ``said`` in English."""
+    return Flag(kind, day, said.english, said)
+
+
+def _kept(said: Said, a: Assessment) -> Said:
+    return Said(RETRACTED, {"finding": [said]}) if a.retracted_at else said
 
 
 def counted_days(
@@ -80,8 +94,11 @@ def counted_days(
 def item9_flag(a: Assessment) -> Flag | None:
     if not a.item9:
         return None
-    detail = f"PHQ-9 item 9 (thoughts of death or self-harm) answered {a.item9} of 3."
-    return Flag("item9", a.local_day, detail + (RETRACTED if a.retracted_at else ""))
+    said = Said(
+        N_("PHQ-9 item 9 (thoughts of death or self-harm) answered {answer} of 3."),
+        {"answer": a.item9},
+    )
+    return flag("item9", a.local_day, _kept(said, a))
 
 
 def triage(found: Iterable[Flag]) -> list[Flag]:
@@ -113,17 +130,25 @@ def flags(
             item9 = item9_flag(a)
             if item9 is not None:
                 found.append(item9)
-            reasons = []
+            reasons: list[Said] = []
             after_baseline = baseline_day is not None and a.local_day > baseline_day
             if baseline is not None and after_baseline and a.total - baseline >= WORSE_BY:
-                reasons.append(f"{a.total - baseline} above the baseline ({baseline})")
-            if previous is not None and a.total - previous.total >= WORSE_BY:
-                reasons.append(f"{a.total - previous.total} above the previous ({previous.total})")
-            if reasons:
-                detail = f"PHQ-9 {a.total}: " + "; ".join(reasons) + "."
-                found.append(
-                    Flag("phq9_worse", a.local_day, detail + (RETRACTED if a.retracted_at else ""))
+                reasons.append(
+                    Said(
+                        N_("{rise} above the baseline ({baseline})"),
+                        {"rise": a.total - baseline, "baseline": baseline},
+                    )
                 )
+            if previous is not None and a.total - previous.total >= WORSE_BY:
+                reasons.append(
+                    Said(
+                        N_("{rise} above the previous ({previous})"),
+                        {"rise": a.total - previous.total, "previous": previous.total},
+                    )
+                )
+            if reasons:
+                said = Said(N_("PHQ-9 {total}: {reasons}."), {"total": a.total, "reasons": reasons})
+                found.append(flag("phq9_worse", a.local_day, _kept(said, a)))
         if a.retracted_at is None:
             previous = a
     severe: dict[date, set[str]] = defaultdict(set)
@@ -133,7 +158,8 @@ def flags(
                 if effect.severity >= monitoring.SEVERE:
                     severe[day].add(effect.code.replace("_", " "))
     for day, codes in severe.items():
-        found.append(Flag("severe_side_effect", day, "Severe " + ", ".join(sorted(codes)) + "."))
+        said = Said(N_("Severe {names}."), {"names": ", ".join(sorted(codes))})
+        found.append(flag("severe_side_effect", day, said))
     found.extend(_gaps(logged, first, last, today, started))
     return triage(found)
 
@@ -167,7 +193,7 @@ def monitoring_flags(
         overdue = monitoring.phq9_overdue(phq9s, given, today)
         if overdue is not None:
             found.append(("phq9_overdue", overdue))
-    return [Flag(kind, f.day, f.detail) for kind, f in found if first <= f.day <= last]
+    return [flag(kind, f.day, f.said) for kind, f in found if first <= f.day <= last]
 
 
 def _gaps(
@@ -191,8 +217,14 @@ def _gaps(
 def _gap(first_missed: int, last_missed: int, *, counting: bool) -> Flag:
     """A run of days without a check-in, as day ordinals."""
     first_day, last_day = date.fromordinal(first_missed), date.fromordinal(last_missed)
-    still = ", and counting" if counting else ""
-    detail = (
-        f"No check-in for {last_missed - first_missed + 1} days ({first_day} to {last_day}{still})."
+    message = (
+        N_("No check-in for {days} days ({first} to {last}, and counting).")
+        if counting
+        else N_("No check-in for {days} days ({first} to {last}).")
     )
-    return Flag("no_checkin", first_day, detail)
+    days = last_missed - first_missed + 1
+    return flag(
+        "no_checkin",
+        first_day,
+        Said(message, {"days": days, "first": str(first_day), "last": str(last_day)}),
+    )

@@ -36,6 +36,8 @@ import msgspec
 from server.domain.checkins import CheckInContent
 from server.domain.instruments import AssessmentContent
 from server.domain.records import Assessment, CheckIn, Infusion, SideEffect
+from server.domain.said import Said
+from server.i18n import N_
 
 BASELINE_WINDOW = timedelta(days=30)
 BASELINE_MIN = 10
@@ -57,10 +59,15 @@ LOW_MOOD = 5
 
 
 class Finding(msgspec.Struct, frozen=True):
-    """Something a rule found on a local day, said in words a clinician reads."""
+    """Something a rule found on a local day, to word in the language a clinician reads."""
 
     day: date
-    detail: str
+    said: Said
+
+    @property
+    def detail(self) -> str:
+        """What was found, in English."""
+        return self.said.english
 
 
 class Progress(msgspec.Struct, frozen=True):
@@ -136,15 +143,21 @@ def relapses(
             continue
         if reached:
             assert lowest is not None
-            reasons = []
+            reasons: list[Said] = []
             if a.total >= RELAPSE_AT:
-                reasons.append(f"{a.total} is {RELAPSE_AT} or more")
-            if a.total - lowest >= RELAPSE_RISE:
-                reasons.append(f"{a.total - lowest} above the lowest since treatment ({lowest})")
-            if reasons:
-                found.append(
-                    Finding(a.local_day, "PHQ-9 after a response: " + "; ".join(reasons) + ".")
+                reasons.append(
+                    Said(N_("{total} is {limit} or more"), {"total": a.total, "limit": RELAPSE_AT})
                 )
+            if a.total - lowest >= RELAPSE_RISE:
+                reasons.append(
+                    Said(
+                        N_("{rise} above the lowest since treatment ({lowest})"),
+                        {"rise": a.total - lowest, "lowest": lowest},
+                    )
+                )
+            if reasons:
+                said = Said(N_("PHQ-9 after a response: {reasons}."), {"reasons": reasons})
+                found.append(Finding(a.local_day, said))
         lowest = a.total if lowest is None else min(lowest, a.total)
         reached = reached or responded(a.total, baseline)
     return found
@@ -218,7 +231,7 @@ def mood_drops(moods: Mapping[date, float], first: date, last: date) -> list[Fin
 _NEAR = 1e-6  # far above the drift of running totals of years of daily moods (0-10)
 
 
-def _mood_drop(days: Sequence[float | None], index: int) -> str | None:
+def _mood_drop(days: Sequence[float | None], index: int) -> Said | None:
     """Whether the week ending on ``days[index]`` is a drop (``index`` ≥ 34)."""
     week = [m for m in days[index - WEEK + 1 : index + 1] if m is not None]
     before = [m for m in days[index - WEEK - BEFORE_DAYS + 1 : index - WEEK + 1] if m is not None]
@@ -230,9 +243,13 @@ def _mood_drop(days: Sequence[float | None], index: int) -> str | None:
     then = sum(map(Fraction, before)) / len(before)
     if then - now < MOOD_DROP:
         return None
-    return (
-        f"Mood this week {float(now):.1f}, {float(then - now):.1f} below the 4 weeks before "
-        f"({float(then):.1f})."
+    return Said(
+        N_("Mood this week {now}, {drop} below the 4 weeks before ({then})."),
+        {
+            "now": f"{float(now):.1f}",
+            "drop": f"{float(then - now):.1f}",
+            "then": f"{float(then):.1f}",
+        },
     )
 
 
@@ -251,10 +268,13 @@ def phq9_overdue(
         return None
     last = max((a.local_day for a in counted(phq9s)), default=None)
     if last is None:
-        return Finding(today, "No PHQ-9 yet during treatment.")
+        return Finding(today, Said(N_("No PHQ-9 yet during treatment.")))
     if today - last <= OVERDUE_AFTER:
         return None
-    return Finding(today, f"Last PHQ-9 on {last}, {(today - last).days} days ago.")
+    said = Said(
+        N_("Last PHQ-9 on {day}, {days} days ago."), {"day": str(last), "days": (today - last).days}
+    )
+    return Finding(today, said)
 
 
 def persisting_severe_effects(
@@ -276,6 +296,10 @@ def persisting_severe_effects(
         lasting = sorted(codes & previous_day)
         if lasting or late:
             names = ", ".join(c.replace("_", " ") for c in (lasting or sorted(codes)))
-            why = "a second day in a row" if lasting else "two or more days after an infusion"
-            found.append(Finding(day, f"Severe {names}, {why}."))
+            message = (
+                N_("Severe {names}, a second day in a row.")
+                if lasting
+                else N_("Severe {names}, two or more days after an infusion.")
+            )
+            found.append(Finding(day, Said(message, {"names": names})))
     return found

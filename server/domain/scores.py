@@ -31,6 +31,7 @@ from server.domain import monitoring
 from server.domain.flags import WORSE_BY
 from server.domain.monitoring import BASELINE_MIN, Progress, counted
 from server.domain.records import Assessment, Infusion
+from server.domain.said import Said
 from server.i18n import N_
 
 REMISSION_BELOW = monitoring.REMISSION_BELOW
@@ -70,6 +71,11 @@ class Phq9Part(msgspec.Struct, frozen=True, kw_only=True):
     series: list[ScorePoint]
     remission_12_months: bool | None = None
     remission_12_months_note: str | None = None
+    # The three notes as what was found, to word in the reader's language (the notes are
+    # these in English).
+    baseline_said: Said | None = None
+    verdict_said: Said | None = None
+    remission_12_months_said: Said | None = None
 
 
 class Gad7Part(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,19 +96,22 @@ def _point(a: Assessment) -> ScorePoint:
     )
 
 
-def _baseline_note(phq9s: Sequence[Assessment], given: Sequence[Infusion]) -> str:
+def _baseline_note(phq9s: Sequence[Assessment], given: Sequence[Infusion]) -> Said:
     if not given:
-        return N_("No infusion has been given yet, so there is no baseline.")
+        return Said(N_("No infusion has been given yet, so there is no baseline."))
     start = given[0]
     before = [a for a in counted(phq9s) if a.taken_at < start.scheduled_at]
     if not before:
-        return (
-            f"No PHQ-9 was taken before the first infusion ({start.local_day}), "
-            "so there is no baseline."
+        return Said(
+            N_("No PHQ-9 was taken before the first infusion ({day}), so there is no baseline."),
+            {"day": str(start.local_day)},
         )
-    return (
-        f"The last PHQ-9 before the first infusion ({start.local_day}) was taken on "
-        f"{before[-1].local_day}, more than 30 days before it, so there is no baseline."
+    return Said(
+        N_(
+            "The last PHQ-9 before the first infusion ({day}) was taken on {taken}, more than "
+            "30 days before it, so there is no baseline."
+        ),
+        {"day": str(start.local_day), "taken": str(before[-1].local_day)},
     )
 
 
@@ -124,13 +133,14 @@ def phq9_part(
     change = None
     if baseline is not None and latest is not None and baseline.total > 0:
         change = round((latest.total - baseline.total) * 100 / baseline.total, 1)
-    verdict_note = None
+    verdict: Said | None = None
     if baseline is None:
-        verdict_note = NO_BASELINE
+        verdict = Said(NO_BASELINE)
     elif baseline.total < BASELINE_MIN:
-        verdict_note = f"baseline PHQ-9 below {BASELINE_MIN}"
+        verdict = Said(N_("baseline PHQ-9 below {limit}"), {"limit": BASELINE_MIN})
     elif latest is None or first_at is None or latest.taken_at < first_at:
-        verdict_note = N_("no PHQ-9 since the first infusion")
+        verdict = Said(N_("no PHQ-9 since the first infusion"))
+    verdict_note = None if verdict is None else verdict.english
     response = remission = partial = relapse = None
     if verdict_note is None and baseline is not None and latest is not None:
         response = latest.total * 2 <= baseline.total
@@ -143,11 +153,12 @@ def phq9_part(
             )
         )
     # The list reads a window of PHQ-9s, not the whole history: no 12-month figure there.
-    twelve = remission_at_12_months(phq9s, baseline, last) if whole_history else (None, None)
+    twelve = _remission_12(phq9s, baseline, last) if whole_history else (None, None)
+    no_baseline = None if baseline is not None else _baseline_note(phq9s, given)
     return Phq9Part(
         baseline=None if baseline is None else baseline.total,
         baseline_day=None if baseline is None else baseline.local_day,
-        baseline_note=None if baseline is not None else _baseline_note(phq9s, given),
+        baseline_note=None if no_baseline is None else no_baseline.english,
         latest=None if latest is None else latest.total,
         latest_day=None if latest is None else latest.local_day,
         latest_band=None if latest is None else latest.band,
@@ -159,7 +170,10 @@ def phq9_part(
         verdict_note=verdict_note,
         series=[_point(a) for a in phq9s if first <= a.local_day <= last],
         remission_12_months=twelve[0],
-        remission_12_months_note=twelve[1],
+        remission_12_months_note=None if twelve[1] is None else twelve[1].english,
+        baseline_said=no_baseline,
+        verdict_said=verdict,
+        remission_12_months_said=twelve[1],
     )
 
 
@@ -167,22 +181,35 @@ def remission_at_12_months(
     phq9s: Sequence[Assessment], baseline: Assessment | None, last: date
 ) -> tuple[bool | None, str | None]:
     """CMS159 as of ``last`` (see the module's definition); ``phq9s`` in time order."""
+    found, note = _remission_12(phq9s, baseline, last)
+    return found, None if note is None else note.english
+
+
+def _remission_12(
+    phq9s: Sequence[Assessment], baseline: Assessment | None, last: date
+) -> tuple[bool | None, Said | None]:
     if baseline is None or baseline.total < BASELINE_MIN:
         return None, None
     opens = baseline.local_day + TWELVE_MONTHS - CMS159_SLACK
     closes = baseline.local_day + TWELVE_MONTHS + CMS159_SLACK
-    window = f"{opens} to {closes}"
+    window: dict[str, str | int | float | list[Said]] = {"opens": str(opens), "closes": str(closes)}
     if last < opens:
-        return None, f"the 12-month window ({window}) has not opened yet"
+        return None, Said(
+            N_("the 12-month window ({opens} to {closes}) has not opened yet"), window
+        )
     taken = [a for a in counted(phq9s) if opens <= a.local_day <= min(closes, last)]
     if taken:
         latest = max(taken, key=_taken)
-        return latest.total < REMISSION_BELOW, (
-            f"PHQ-9 {latest.total} on {latest.local_day}, in the 12-month window ({window})"
+        return latest.total < REMISSION_BELOW, Said(
+            N_("PHQ-9 {total} on {day}, in the 12-month window ({opens} to {closes})"),
+            {**window, "total": latest.total, "day": str(latest.local_day)},
         )
     if last <= closes:
-        return None, f"no PHQ-9 yet in the 12-month window ({window})"
-    return False, f"no PHQ-9 in the 12-month window ({window}): counted as not in remission"
+        return None, Said(N_("no PHQ-9 yet in the 12-month window ({opens} to {closes})"), window)
+    return False, Said(
+        N_("no PHQ-9 in the 12-month window ({opens} to {closes}): counted as not in remission"),
+        window,
+    )
 
 
 def gad7_part(gad7s: Sequence[Assessment], first: date, last: date) -> Gad7Part:

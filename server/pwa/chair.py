@@ -222,7 +222,7 @@ def infusion_day_context(summary: Summary) -> dict[str, Any]:
                 "baseline": "—" if c.phq9.baseline is None else c.phq9.baseline,
                 "latest": "—" if c.phq9.latest is None else c.phq9.latest,
                 "verdict": _verdict(c.phq9.response, c.phq9.remission, c.phq9.relapse),
-                "note": findings.in_words(_(c.phq9.verdict_note)) if c.phq9.verdict_note else None,
+                "note": findings.in_words(c.phq9.verdict_said) or None,
             }
             for c in summary.courses
         ],

@@ -23,6 +23,7 @@ from server.domain.alerts import KIND_LABELS, NOTE_MAX, Alert
 from server.domain.flags import PINNED, Flag
 from server.domain.infusion_effects import BUCKETS
 from server.domain.instruments import GAD7, PHQ9, in_language
+from server.domain.said import Said
 from server.domain.scores import NO_BASELINE, Phq9Part
 from server.domain.summary import Summary
 from server.errors import AppError
@@ -93,9 +94,9 @@ def _(message: str) -> str:
     return gettext(current(), message)
 
 
-def _note(note: str | None) -> str:
+def _note(said: Said | None) -> str:
     """A domain note (why there is no baseline, no verdict) in the reader's language."""
-    return findings.in_words(_(note)) if note else ""
+    return findings.in_words(said)
 
 
 def _band(band: str | None) -> str:
@@ -157,7 +158,7 @@ async def patient_list(
                     {
                         "label": _(FLAG_LABELS[f.kind]),
                         "day": _day(f.day),
-                        "detail": findings.in_words(f.detail),
+                        "detail": findings.in_words(f.said, f.detail),
                     }
                     for f in o.flags
                 ],
@@ -187,7 +188,7 @@ def _alert(alert: Alert, zone: ZoneInfo) -> dict[str, Any]:
         "label": _(KIND_LABELS[alert.kind]),
         "day": _day(alert.day),
         "raised": _when(alert.raised_at, zone),
-        "detail": findings.in_words(alert.detail),
+        "detail": findings.in_words(alert.finding, alert.detail),
         "open": alert.acknowledged_at is None,
         "acknowledged": _when(alert.acknowledged_at, zone),
         "note": alert.note,
@@ -214,14 +215,14 @@ async def patient_summary(
 def _trend(trend: str | None, phq9: Phq9Part) -> str:
     if trend is not None:
         return _(TREND_LABELS[trend])
-    return _("No verdict: %(why)s") % {"why": _note(phq9.verdict_note or NO_BASELINE)}
+    return _("No verdict: %(why)s") % {"why": _note(phq9.verdict_said or Said(NO_BASELINE))}
 
 
 def _verdict(value: bool | None, phq9: Phq9Part) -> str:
     """Yes or No on the latest PHQ-9, or why there is no verdict: never a "No" for want of a
     baseline."""
     if value is None:
-        return f"— {_note(phq9.verdict_note or NO_BASELINE)}"
+        return f"— {_note(phq9.verdict_said or Said(NO_BASELINE))}"
     return _("Yes") if value else _("No")
 
 
@@ -319,8 +320,8 @@ def _summary_context(viewer: User, page: SummaryPage, preset: Preset) -> dict[st
         "effect_labels": SIDE_EFFECT_LABELS,
         "phq9": phq9,
         "phq9_band": _band(phq9.latest_band),
-        "baseline_note": _note(phq9.baseline_note),
-        "remission_12_months_note": _note(phq9.remission_12_months_note),
+        "baseline_note": _note(phq9.baseline_said),
+        "remission_12_months_note": _note(phq9.remission_12_months_said),
         "phq9_baseline_day": _day(phq9.baseline_day),
         "phq9_latest_day": _day(phq9.latest_day),
         "phq9_change": _pct(phq9.change_pct),
@@ -341,7 +342,7 @@ def _summary_context(viewer: User, page: SummaryPage, preset: Preset) -> dict[st
                 "label": _(FLAG_LABELS[f.kind]),
                 "kind": f.kind,
                 "day": _short_day(f.day, summary.last.year),
-                "detail": findings.in_words(f.detail),
+                "detail": findings.in_words(f.said, f.detail),
             }
             for f in flags
         ],

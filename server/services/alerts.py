@@ -47,7 +47,7 @@ async def raise_alerts(conn: Connection, patient_id: UUID, found: Iterable[Raise
     transaction (the write that found them). Returns the alerts that are new."""
     raised = 0
     for sign in found:
-        sign = Raised(sign.kind, sign.day, clipped(sign.detail))
+        sign = Raised(sign.kind, sign.day, clipped(sign.detail), sign.said)
         raised += await alert_store.raise_alert(conn, patient_id, sign)
     return raised
 

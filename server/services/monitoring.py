@@ -60,7 +60,7 @@ async def _after_phq9(
         return found  # no relapse before any treatment
     phq9s = await store.phq9s_since(conn, access, first.scheduled_at - monitoring.BASELINE_WINDOW)
     found += [
-        Flag("relapse", f.day, f.detail)
+        Flag("relapse", f.day, f.detail, f.said)
         for f in monitoring.relapses(phq9s, first.scheduled_at)
         if f.day >= a.local_day
     ]
@@ -76,12 +76,12 @@ async def _after_checkin(
         last = min(day + _WEEK_AFTER, today)
         moods = await store.daily_moods(conn, access, day - MOOD_LOOK_BACK, last)
         drops = monitoring.mood_drops(moods, day, last)
-        found += [Flag("mood_drop", f.day, f.detail) for f in drops]
+        found += [Flag("mood_drop", f.day, f.detail, f.said) for f in drops]
     if any(e.severity >= monitoring.SEVERE for e in c.side_effects):
         around = await entries.in_range(conn, CHECKINS, access, day - ONE_DAY, day + ONE_DAY)
         infusion_days = await store.given_infusion_days(conn, access, now, day + ONE_DAY, 2)
         found += [
-            Flag("persisting_severe_effect", f.day, f.detail)
+            Flag("persisting_severe_effect", f.day, f.detail, f.said)
             for f in monitoring.persisting_severe_effects(
                 [(other.local_day, other.side_effects) for other in around], infusion_days
             )
@@ -93,7 +93,9 @@ async def _after_checkin(
 def warning_signs(found: list[Flag]) -> list[Raised]:
     """The findings that need a person, as the alerts they raise (server/services/alerts.py)."""
     kinds = get_args(AlertKind)
-    return [Raised(cast(AlertKind, f.kind), f.day, f.detail) for f in found if f.kind in kinds]
+    return [
+        Raised(cast(AlertKind, f.kind), f.day, f.detail, f.said) for f in found if f.kind in kinds
+    ]
 
 
 _Rules = Callable[[Connection, Access, Any, datetime, date], Awaitable[list[Flag]]]

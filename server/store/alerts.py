@@ -14,7 +14,7 @@ from server.domain.alerts import Alert, Raised
 
 _SELECT = """
 SELECT a.id, a.patient_id, p.display_name AS patient_name, a.kind, a.local_day AS day,
-       a.raised_at, a.detail, a.acknowledged_at, a.acknowledged_by, a.note
+       a.raised_at, a.detail, a.acknowledged_at, a.acknowledged_by, a.note, a.finding
   FROM alerts a JOIN users p ON p.id = a.patient_id
 """
 # One worker at a time decides escalations (any other skips its pass): the rows it reads and
@@ -32,11 +32,12 @@ async def raise_alert(conn: Connection, patient_id: UUID, raised: Raised) -> int
     function: the patient's request may not read the rows it writes). Returns the new
     recipients."""
     count: int = await conn.fetchval(
-        "SELECT afterglow_raise_alert($1, $2, $3, $4)",
+        "SELECT afterglow_raise_alert($1, $2, $3, $4, $5::jsonb)",
         patient_id,
         raised.kind,
         raised.day,
         raised.detail,
+        None if raised.said is None else msgspec.to_builtins(raised.said),
     )
     return count
 

@@ -383,3 +383,33 @@ async def test_a_retracted_answer_keeps_its_alert(patient: Any, clinician: Any) 
     assert (await patient.delete(f"/api/v1/assessments/{answer_id}")).status_code == 204
     [alert] = await alerts_of(clinician)
     assert alert["kind"] == "item9" and "answered 2 of 3" in alert["detail"]
+
+
+async def test_an_alert_reads_in_its_readers_language_and_an_older_one_in_its_detail(
+    patient: Any, clinician: Any, pool: db.Pool
+) -> None:
+    await share(patient, clinician)
+    await log_assessment(patient, days_ago(1), "phq9", 14, item9=2)
+    english = "PHQ-9 item 9 (thoughts of death or self-harm) answered 2 of 3."
+    spanish = "Ítem 9 del PHQ-9 (pensamientos de muerte o de hacerse daño) respondido con 2 de 3."
+    [alert] = await alerts_of(clinician)
+    assert alert["detail"] == english  # the API and exports keep the English detail
+    row = await pool.fetchrow("SELECT detail, finding FROM alerts WHERE id = $1", alert["id"])
+    assert row["detail"] == english
+    assert row["finding"] == {
+        "message": "PHQ-9 item 9 (thoughts of death or self-harm) answered {answer} of 3.",
+        "params": {"answer": 2},
+    }
+
+    page = await clinician.get("/clinician")
+    assert english in page.text
+    assert (await clinician.patch("/api/v1/me", json={"language": "es"})).status_code == 200
+    for path in ("/clinician", f"/clinician/patients/{patient.me['id']}"):
+        page = await clinician.get(path)
+        assert page.status_code == 200, page.text
+        assert spanish in page.text and english not in page.text
+
+    # An alert raised before migrations/0029 has no finding: it reads in its English detail.
+    await pool.execute("UPDATE alerts SET finding = NULL WHERE id = $1", alert["id"])
+    page = await clinician.get("/clinician")
+    assert english in page.text and spanish not in page.text
