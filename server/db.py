@@ -307,7 +307,7 @@ async def connection(pool: Pool) -> AsyncIterator[Connection]:
 # the grant (afterglow_open_request) and the work go to PostgreSQL together, and the patient's
 # identity comes from that grant, never from anything the request said. A write calls a
 # function of the connection's own after opening the session in the same statement
-# (store/entries.py). A read is one prepared statement executed twice in one pipelined batch
+# (store/entry_writes.py). A read is one prepared statement executed twice in one pipelined batch
 # (one Sync): the first execution, given the token's hash in $1, opens the request; the second,
 # given NULL in $1 and the same arguments from $2, reads. The batch is one implicit transaction
 # and each execution takes a fresh snapshot, so the read runs under the grant the first made,

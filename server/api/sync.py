@@ -1,7 +1,7 @@
 """POST /api/v1/sync: the device's outbox in, everything changed since its cursor out.
 
 Each change is checked and applied on its own: a bad one is rejected with a problem naming its
-field (``changes[3].data.mood``) and the rest still apply (server/services/logbook.py).
+field (``changes[3].data.mood``) and the rest still apply (server/services/sync.py).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from litestar.status_codes import HTTP_200_OK
 from server.api.log import clinic_phone
 from server.domain.sync import MAX_BATCH
 from server.security import ONE_TRIP
-from server.services import logbook
-from server.services.logbook import Synced
+from server.services import sync as sync_service
+from server.services.sync import Synced
 from server.web import AppSettings, DbPool, Input, JSONBody, patients_only
 
 AnyRequest = Request[Any, Any, Any]
@@ -45,7 +45,7 @@ class SyncController(Controller):
         self, request: AnyRequest, data: JSONBody[SyncIn], pool: DbPool, settings: AppSettings
     ) -> Synced:
         """Apply up to 500 changes (later ``updated_at`` wins), then send the server's changes."""
-        synced, _ = await logbook.sync_own(
+        synced, _ = await sync_service.sync_own(
             pool,
             request.auth,
             data.changes,

@@ -27,7 +27,7 @@ from server.store import clinics as clinic_store
 from server.store import entries
 from server.store import summary as summary_store
 from server.store.clinics import Booking, Membership
-from server.store.entries import Written
+from server.store.entry_writes import Written
 from server.timeutil import utc_now
 
 MAX_DAYS = 31

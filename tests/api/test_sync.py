@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from server import db
 from server.domain.checkins import CheckInContent, check_checkin
 from server.domain.sync import ChangeKey, content_version, converge, delete_key
-from server.services import logbook as sync_service
+from server.services import sync as sync_service
 from tests.helpers.accounts import register
 from tests.helpers.log_entries import checkin, hours_ago, infusion, iso, new_id, phq9, snapshot
 
