@@ -1,7 +1,7 @@
 """The psychiatrist's side, in Chromium: the patient list, a patient's summary for each range,
 its print on two A4/Letter sheets, who may see it, and the patient's trail of every view.
 
-The clinic is the demo generator's (server/demo.py): five patients with 90 days of check-ins,
+The clinic is the demo generator's (server/demo/): five patients with 90 days of check-ins,
 weekly PHQ-9 and GAD-7, six infusions and a share with the demo clinician. Daniel Reyes answered
 PHQ-9 item 9 above 0 last week, so he heads the list. The numbers the page must show are worked
 out here from the rows in PostgreSQL, not taken from the app.
