@@ -138,9 +138,14 @@ class Letter(msgspec.Struct, frozen=True):
     body: str
 
 
+# A link's token is random letters: one in a few hundred contains "phq" or "mood" by chance.
+_TOKEN = re.compile(r"#token=[A-Za-z0-9_-]+")
+
+
 def health_words(text: str) -> list[str]:
-    """The words of HEALTH_WORDS found in ``text``, as written there."""
-    return _HEALTH.findall(text)
+    """The words of HEALTH_WORDS found in ``text``, as written there (not inside a link's
+    random token, which says nothing)."""
+    return _HEALTH.findall(_TOKEN.sub("#token=", text))
 
 
 def link(base_url: str, page: str, token: str) -> str:
