@@ -1,11 +1,16 @@
--- An alert says what was found as a catalogue message and its values (issue 18,
--- server/domain/said.py), so a clinician reads it in their own language: {"message": the
+-- The clinician alert in the reader's language (issue 18).
+-- Its push: 0023's afterglow_raise_alert wrote the neutral title and body in English for
+-- everyone; now the body follows users.language (0024) of each recipient (SQL cannot read the
+-- catalogue, so the Spanish is here, in the catalogue's voice; tests/push/test_alert_language.py
+-- reads both pushes). Still nothing health-related: the same sentence for every alert.
+-- Its finding: an alert says what was found as a catalogue message and its values
+-- (server/domain/said.py), so a clinician reads it in their own language: {"message": the
 -- English message id, "params": {name: value, or a list of such findings}}. ``detail`` stays, in
 -- English, for the CSV export and for the alerts raised before this migration, which have no
 -- finding (NULL) and are read in their detail. The detail reaches the table as an argument of
 -- afterglow_raise_alert, so the function takes the finding beside it: a new five-argument
--- function with 0027's body and the finding inserted; the four-argument one now raises through
--- it with no finding.
+-- function with 0023's body, the push in the recipient's language and the finding inserted; the
+-- four-argument one now raises through it with no finding.
 
 ALTER TABLE alerts ADD COLUMN finding jsonb
     CHECK (finding IS NULL OR (jsonb_typeof(finding) = 'object'

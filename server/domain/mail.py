@@ -142,10 +142,15 @@ class Letter(msgspec.Struct, frozen=True):
 _TOKEN = re.compile(r"#token=[A-Za-z0-9_-]+")
 
 
+def without_tokens(text: str) -> str:
+    """``text`` with each link's random token left out (it says nothing)."""
+    return _TOKEN.sub("#token=", text)
+
+
 def health_words(text: str) -> list[str]:
     """The words of HEALTH_WORDS found in ``text``, as written there (not inside a link's
-    random token, which says nothing)."""
-    return _HEALTH.findall(_TOKEN.sub("#token=", text))
+    random token)."""
+    return _HEALTH.findall(without_tokens(text))
 
 
 def link(base_url: str, page: str, token: str) -> str:

@@ -1,4 +1,4 @@
-"""The clinician alert's push in the recipient clinician's language (issue 18, migration 0027):
+"""The clinician alert's push in the recipient clinician's language (issue 18, migration 0029):
 two clinicians share one patient, one reads Afterglow in Spanish; each device gets the one
 neutral sentence in its clinician's language, read from the local push service."""
 
